@@ -1,0 +1,116 @@
+//! `charter`: the schema registry (and, as it grows, the Kafka-compatible broker) in one binary.
+//!
+//! `charter serve` runs everything with embedded defaults; `charter registry` runs the schema
+//! registry alone. Every flag can also be set through the environment variable named in its
+//! help. SIGTERM and Ctrl-C shut down cleanly: requests in flight finish, storage is flushed.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use charter_registry::{ApiOptions, Registry};
+use clap::{Args, Parser, Subcommand};
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(name = "charter", version, about = "Schema-registry-centric streaming platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform: today the schema registry (the Kafka broker joins in a later release).
+    Serve(ServeArgs),
+    /// Run the schema registry alone.
+    Registry(RegistryArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Directory for all persistent data.
+    #[arg(long, env = "CHARTER_DATA_DIR", default_value = "./charter-data")]
+    data_dir: PathBuf,
+    /// Address of the schema registry's REST API.
+    #[arg(long, env = "CHARTER_REGISTRY_LISTEN", default_value = "127.0.0.1:8081")]
+    registry_listen: SocketAddr,
+    #[command(flatten)]
+    limits: Limits,
+}
+
+#[derive(Args)]
+struct RegistryArgs {
+    /// Directory for the registry's data.
+    #[arg(long, env = "CHARTER_DATA_DIR", default_value = "./charter-data")]
+    data_dir: PathBuf,
+    /// Address of the REST API.
+    #[arg(long, env = "CHARTER_REGISTRY_LISTEN", default_value = "127.0.0.1:8081")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    limits: Limits,
+}
+
+#[derive(Args)]
+struct Limits {
+    /// Largest accepted HTTP request body, in bytes.
+    #[arg(long, env = "CHARTER_MAX_BODY_BYTES", default_value_t = charter_registry::api::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Serve(a) => run_registry(a.data_dir, a.registry_listen, a.limits).await,
+            Command::Registry(a) => run_registry(a.data_dir, a.listen, a.limits).await,
+        }
+    })
+}
+
+async fn run_registry(data_dir: PathBuf, listen: SocketAddr, limits: Limits) -> anyhow::Result<()> {
+    let registry = Arc::new(
+        Registry::open(&data_dir)
+            .with_context(|| format!("opening the registry in {}", data_dir.display()))?,
+    );
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding the registry to {listen}"))?;
+    let opts = ApiOptions {
+        max_body_bytes: limits.max_body_bytes,
+    };
+    charter_registry::serve(listener, registry, opts, shutdown_signal()).await?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested");
+}

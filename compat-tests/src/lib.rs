@@ -1,0 +1,1 @@
+//! Shared helpers for Charter's vector and interop suites.

@@ -1,0 +1,103 @@
+//! Compatibility checking: which previous versions a level compares with, in which
+//! directions, and the messages Confluent reports.
+//!
+//! Each format only answers "can this reader read data written with that writer?"; every level
+//! is built from that one question, exactly as Confluent's `SchemaValidatorBuilder` does.
+
+pub mod avro;
+
+use std::sync::Arc;
+
+use crate::model::{CompatibilityLevel, Version};
+use crate::schema::ParsedSchema;
+
+/// The answer to a compatibility check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompatibilityResult {
+    pub is_compatible: bool,
+    /// Confluent-style messages, empty when compatible.
+    pub messages: Vec<String>,
+}
+
+impl CompatibilityResult {
+    pub fn compatible() -> Self {
+        CompatibilityResult {
+            is_compatible: true,
+            messages: Vec::new(),
+        }
+    }
+}
+
+/// A previous version to check against.
+pub struct Previous {
+    pub version: Version,
+    pub schema: Arc<ParsedSchema>,
+    /// The stored text, quoted in messages (`{oldSchema: '…'}`).
+    pub text: String,
+}
+
+/// Checks `new` against `previous` (oldest first) under `level`.
+///
+/// Non-transitive levels use only the last entry; transitive ones walk newest to oldest and
+/// stop at the first version that fails, reporting only its messages (Confluent `validateAll`).
+pub fn check(
+    level: CompatibilityLevel,
+    new: &ParsedSchema,
+    previous: &[Previous],
+) -> CompatibilityResult {
+    if level == CompatibilityLevel::None {
+        return CompatibilityResult::compatible();
+    }
+    let against: Vec<&Previous> = if level.is_transitive() {
+        previous.iter().rev().collect()
+    } else {
+        previous.iter().rev().take(1).collect()
+    };
+    for old in against {
+        let mut errors = Vec::new();
+        if new.schema_type() != old.schema.schema_type() {
+            errors.push("Incompatible because of different schema type".to_string());
+        } else {
+            if level.checks_backward() {
+                errors.extend(reader_errors(new, &old.schema));
+            }
+            if level.checks_forward() {
+                errors.extend(reader_errors(&old.schema, new));
+            }
+        }
+        if !errors.is_empty() {
+            errors.push(format!("{{oldSchemaVersion: {}}}", old.version));
+            errors.push(format!("{{oldSchema: '{}'}}", truncate(&old.text, 10 * 1024)));
+            errors.push(format!(
+                "{{validateFields: 'false', compatibility: '{}'}}",
+                level.as_str()
+            ));
+            return CompatibilityResult {
+                is_compatible: false,
+                messages: errors,
+            };
+        }
+    }
+    CompatibilityResult::compatible()
+}
+
+/// Messages for everything that stops `reader` from reading data written with `writer`.
+fn reader_errors(reader: &ParsedSchema, writer: &ParsedSchema) -> Vec<String> {
+    match (reader, writer) {
+        (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) => avro::check(r, w)
+            .iter()
+            .map(avro::Incompatibility::to_confluent_message)
+            .collect(),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

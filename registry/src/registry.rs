@@ -1,0 +1,1053 @@
+//! The registry's operations: what each REST call does, independent of HTTP.
+//!
+//! Reads take the state's read lock briefly. Writes are serialised by one async mutex: a write
+//! validates against the current state, persists its commands, applies them, releases the
+//! mutex, and only then waits for the group commit, so that many writers share one flush and
+//! a 2xx is only ever sent for a durable change.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use charter_serde::SchemaType;
+
+use crate::compat::{self, CompatibilityResult, Previous};
+use crate::error::RegistryError;
+use crate::model::{
+    CompatibilityLevel, Config, Mode, SchemaContent, SchemaId, SchemaReference, SchemaTypeRepr,
+    Version,
+};
+use crate::schema::{ParseCache, ParsedSchema};
+use crate::state::{Command, State, StoredSchema, VersionEntry};
+use crate::store::Store;
+
+/// The level used when neither the subject nor the registry configures one.
+pub const DEFAULT_COMPATIBILITY: CompatibilityLevel = CompatibilityLevel::Backward;
+/// Nesting bound for references of references.
+const MAX_REFERENCE_DEPTH: usize = 64;
+
+/// A version selector from a URL: a number or `latest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionSpec {
+    Latest,
+    Number(Version),
+}
+
+impl VersionSpec {
+    /// Parses `latest` (any case, trimmed), `-1`, or a version in `[1, 2^31-1]`.
+    pub fn parse(s: &str) -> Result<VersionSpec, RegistryError> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("latest") || t == "-1" {
+            return Ok(VersionSpec::Latest);
+        }
+        match t.parse::<i64>() {
+            Ok(n) if (1..=i32::MAX as i64).contains(&n) => Ok(VersionSpec::Number(n as Version)),
+            _ => Err(RegistryError::InvalidVersion(s.to_string())),
+        }
+    }
+
+    fn as_i64(self) -> i64 {
+        match self {
+            VersionSpec::Latest => -1,
+            VersionSpec::Number(n) => n as i64,
+        }
+    }
+}
+
+/// A schema as sent to register, look up or check.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaRequest {
+    pub schema: String,
+    pub schema_type: SchemaType,
+    pub references: Vec<SchemaReference>,
+    pub metadata: Option<serde_json::Value>,
+    pub rule_set: Option<serde_json::Value>,
+    /// Only honoured in IMPORT mode.
+    pub id: Option<SchemaId>,
+    pub version: Option<Version>,
+}
+
+/// One subject-version with its schema, as the API shows it.
+#[derive(Debug, Clone)]
+pub struct VersionView {
+    pub subject: String,
+    pub version: Version,
+    pub entry: VersionEntry,
+    pub schema: Arc<StoredSchema>,
+}
+
+/// What a registration produced.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub id: SchemaId,
+    pub version: Version,
+    pub schema: Arc<StoredSchema>,
+    pub ts: i64,
+}
+
+/// The schema registry.
+pub struct Registry {
+    state: RwLock<State>,
+    store: Store,
+    writes: tokio::sync::Mutex<()>,
+    parsed: ParseCache,
+    cluster_id: String,
+}
+
+impl Registry {
+    /// Opens the registry stored in `data_dir`, replaying its log.
+    pub fn open(data_dir: &Path) -> Result<Registry, RegistryError> {
+        let (store, batches) = Store::open(data_dir)?;
+        let mut state = State::new();
+        for batch in &batches {
+            for cmd in batch {
+                state.apply(cmd);
+            }
+        }
+        let cluster_id = store.meta_or_init("cluster-id", || {
+            uuid::Uuid::new_v4().simple().to_string()
+        })?;
+        tracing::info!(batches = batches.len(), next_id = state.next_id(), "registry opened");
+        Ok(Registry {
+            state: RwLock::new(state),
+            store,
+            writes: tokio::sync::Mutex::new(()),
+            parsed: ParseCache::default(),
+            cluster_id,
+        })
+    }
+
+    /// A stable id for this registry's data, for `/v1/metadata/id`.
+    pub fn cluster_id(&self) -> &str {
+        &self.cluster_id
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        // `apply` cannot panic half-way through a batch in a way that matters more than
+        // refusing every later request would, so a poisoned lock is used as is.
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Persists and applies a batch, then waits for it to be durable.
+    async fn commit(&self, batch: Vec<Command>) -> Result<(), RegistryError> {
+        if !batch.is_empty() {
+            self.store.append(&batch)?;
+            let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
+            for cmd in &batch {
+                st.apply(cmd);
+            }
+        }
+        Ok(())
+    }
+
+    // ---- schemas by id -----------------------------------------------------------------
+
+    /// `GET /schemas/ids/{id}`.
+    pub fn schema_by_id(&self, id: SchemaId) -> Result<Arc<StoredSchema>, RegistryError> {
+        self.read()
+            .schema(id)
+            .cloned()
+            .ok_or(RegistryError::SchemaIdNotFound(id as i64))
+    }
+
+    /// The largest id allocated so far (`fetchMaxId`).
+    pub fn max_id(&self) -> SchemaId {
+        self.read().max_id()
+    }
+
+    /// `(subject, version, deleted)` triples that use an id, sorted.
+    pub fn id_usages(&self, id: SchemaId) -> Result<Vec<(String, Version, bool)>, RegistryError> {
+        let st = self.read();
+        if st.schema(id).is_none() {
+            return Err(RegistryError::SchemaNotFound);
+        }
+        Ok(st
+            .usages(id)
+            .map(|(s, v)| {
+                let deleted = st
+                    .versions(s)
+                    .and_then(|vs| vs.get(v))
+                    .is_some_and(|e| e.deleted);
+                (s.clone(), *v, deleted)
+            })
+            .collect())
+    }
+
+    /// Text of a stored schema in the requested `format`, or its canonical text.
+    pub fn formatted(&self, schema: &StoredSchema, format: Option<&str>) -> String {
+        if let Some(f) = format {
+            if let Ok(p) = self.parsed_stored(schema) {
+                if let Some(text) = p.formatted(f) {
+                    return text;
+                }
+            }
+        }
+        schema.content.schema.clone()
+    }
+
+    // ---- subjects and versions ---------------------------------------------------------
+
+    /// `GET /subjects`: names with at least one live version (or any, with `deleted`).
+    pub fn subjects(&self, prefix: &str, deleted: bool, deleted_only: bool) -> Vec<String> {
+        let st = self.read();
+        st.subjects()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .filter(|(_, vs)| {
+                let live = vs.values().any(|v| !v.deleted);
+                if deleted_only {
+                    !live
+                } else {
+                    live || deleted
+                }
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// `GET /subjects/{s}/versions`.
+    pub fn versions(
+        &self,
+        subject: &str,
+        deleted: bool,
+        deleted_only: bool,
+    ) -> Result<Vec<Version>, RegistryError> {
+        let st = self.read();
+        let vs = st
+            .versions(subject)
+            .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
+        let out: Vec<Version> = vs
+            .iter()
+            .filter(|(_, e)| {
+                if deleted_only {
+                    e.deleted
+                } else {
+                    deleted || !e.deleted
+                }
+            })
+            .map(|(v, _)| *v)
+            .collect();
+        if out.is_empty() && !deleted_only {
+            return Err(RegistryError::SubjectNotFound(subject.to_string()));
+        }
+        Ok(out)
+    }
+
+    /// `GET /subjects/{s}/versions/{v}`. `latest` is the highest live version even with
+    /// `deleted`, as in Confluent.
+    pub fn version(
+        &self,
+        subject: &str,
+        spec: VersionSpec,
+        deleted: bool,
+    ) -> Result<VersionView, RegistryError> {
+        let st = self.read();
+        view(&st, subject, spec, deleted)
+    }
+
+    /// Every subject-version for `GET /schemas`, sorted by subject then version.
+    pub fn all_versions(&self, prefix: &str, deleted: bool, latest_only: bool) -> Vec<VersionView> {
+        let st = self.read();
+        let mut out = Vec::new();
+        for (subject, vs) in st.subjects().filter(|(s, _)| s.starts_with(prefix)) {
+            let chosen: Vec<(&Version, &VersionEntry)> = if latest_only {
+                vs.iter().rev().find(|(_, e)| deleted || !e.deleted).into_iter().collect()
+            } else {
+                vs.iter().filter(|(_, e)| deleted || !e.deleted).collect()
+            };
+            for (v, e) in chosen {
+                if let Some(schema) = st.schema_any(e.id) {
+                    out.push(VersionView {
+                        subject: subject.clone(),
+                        version: *v,
+                        entry: *e,
+                        schema: schema.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// `GET /subjects/{s}/versions/{v}/referencedby`.
+    pub fn referenced_by(
+        &self,
+        subject: &str,
+        spec: VersionSpec,
+        deleted: bool,
+    ) -> Result<Vec<SchemaId>, RegistryError> {
+        let st = self.read();
+        let v = view(&st, subject, spec, true)?;
+        let mut ids: Vec<SchemaId> = st
+            .referrers(subject, v.version)
+            .into_iter()
+            .filter(|(_, _, d)| deleted || !d)
+            .map(|(id, _, _)| id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// `POST /subjects/{s}`: the newest version holding this schema.
+    pub fn lookup(
+        &self,
+        subject: &str,
+        req: &SchemaRequest,
+        normalize: bool,
+        deleted: bool,
+    ) -> Result<VersionView, RegistryError> {
+        let st = self.read();
+        let vs = st
+            .versions(subject)
+            .filter(|vs| deleted || vs.values().any(|e| !e.deleted))
+            .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
+        let normalize = normalize || self.effective_config(&st, subject).normalize == Some(true);
+        let (refs, ref_texts) = resolve_references(&st, &req.references)?;
+        let parsed = ParsedSchema::parse(req.schema_type, &req.schema, &ref_texts, false)?;
+        let canonical = parsed.canonical();
+        let normalized = normalize.then(|| parsed.normalized());
+        for (v, e) in vs.iter().rev().filter(|(_, e)| deleted || !e.deleted) {
+            let Some(stored) = st.schema_any(e.id) else {
+                continue;
+            };
+            let c = &stored.content;
+            if c.schema_type.0 != req.schema_type || c.references != refs {
+                continue;
+            }
+            if req.metadata.is_some() && req.metadata != c.metadata {
+                continue;
+            }
+            if req.rule_set.is_some() && req.rule_set != c.rule_set {
+                continue;
+            }
+            let same = c.schema == canonical
+                || normalized.as_ref().is_some_and(|n| {
+                    *n == c.schema
+                        || self
+                            .parsed_stored_in(&st, stored)
+                            .is_ok_and(|p| p.normalized() == *n)
+                });
+            if same {
+                return Ok(VersionView {
+                    subject: subject.to_string(),
+                    version: *v,
+                    entry: *e,
+                    schema: stored.clone(),
+                });
+            }
+        }
+        Err(RegistryError::SchemaNotFound)
+    }
+
+    // ---- registration ------------------------------------------------------------------
+
+    /// `POST /subjects/{s}/versions`.
+    pub async fn register(
+        &self,
+        subject: &str,
+        mut req: SchemaRequest,
+        normalize: bool,
+    ) -> Result<Registered, RegistryError> {
+        validate_subject(subject)?;
+        let _w = self.writes.lock().await;
+        let (batch, outcome) = 'plan: {
+            let st = self.read();
+            let mode = effective_mode(&st, subject);
+            let normalize =
+                normalize || self.effective_config(&st, subject).normalize == Some(true);
+            let latest_live = st
+                .versions(subject)
+                .and_then(|vs| vs.iter().rev().find(|(_, e)| !e.deleted))
+                .and_then(|(_, e)| st.schema_any(e.id).cloned());
+
+            // An empty schema updates metadata only: it reuses the latest schema.
+            if req.schema.trim().is_empty() {
+                let latest = latest_live
+                    .as_ref()
+                    .ok_or_else(|| RegistryError::InvalidSchema("Empty schema".into()))?;
+                req.schema = latest.content.schema.clone();
+                req.schema_type = latest.content.schema_type.0;
+                req.references = latest.content.references.clone();
+            }
+            if let Some(latest) = &latest_live {
+                if req.metadata.is_none() {
+                    req.metadata = latest.content.metadata.clone();
+                }
+                if req.rule_set.is_none() {
+                    req.rule_set = latest.content.rule_set.clone();
+                }
+            }
+
+            let importing = mode == Mode::Import;
+            let (refs, ref_texts) = resolve_references(&st, &req.references)?;
+            let parsed = ParsedSchema::parse(req.schema_type, &req.schema, &ref_texts, !importing)?;
+            let text = if normalize {
+                parsed.normalized()
+            } else {
+                parsed.canonical()
+            };
+            let content = SchemaContent {
+                schema_type: SchemaTypeRepr(req.schema_type),
+                schema: text,
+                references: refs,
+                metadata: req.metadata.clone(),
+                rule_set: req.rule_set.clone(),
+            };
+
+            // Idempotent: an existing live version with this content is the answer.
+            let fp = content.fingerprint();
+            if let Some(vs) = st.versions(subject) {
+                for (v, e) in vs.iter().rev().filter(|(_, e)| !e.deleted) {
+                    if let Some(s) = st.schema_any(e.id) {
+                        if s.content.fingerprint() == fp && req.id.is_none_or(|id| id == e.id) {
+                            // Still wait for the flush below: the version may be younger
+                            // than the last fsync.
+                            break 'plan (Vec::new(), (e.id, *v, e.ts));
+                        }
+                    }
+                }
+            }
+
+            if mode.is_read_only() {
+                return Err(RegistryError::OperationNotPermitted(format!(
+                    "Subject {subject} is in read-only mode"
+                )));
+            }
+            if req.id.is_some() && !importing {
+                return Err(RegistryError::OperationNotPermitted(format!(
+                    "Subject {subject} is not in import mode"
+                )));
+            }
+            if req.id.is_none() && mode != Mode::ReadWrite {
+                return Err(RegistryError::OperationNotPermitted(format!(
+                    "Subject {subject} is not in read-write mode"
+                )));
+            }
+
+            let mut batch = Vec::new();
+            let id = match req.id {
+                Some(id) => {
+                    if id < 1 {
+                        return Err(RegistryError::Unprocessable(format!(
+                            "Invalid schema id {id}"
+                        )));
+                    }
+                    match st.schema_any(id) {
+                        Some(existing) if existing.content.fingerprint() != fp => {
+                            return Err(RegistryError::OperationNotPermitted(format!(
+                                "Overwrite new schema with id {id} in context . is not permitted."
+                            )))
+                        }
+                        Some(_) => id,
+                        None => {
+                            batch.push(Command::CreateSchema {
+                                id,
+                                content: content.clone(),
+                            });
+                            id
+                        }
+                    }
+                }
+                None => match st.id_for(&content) {
+                    Some(id) => id,
+                    None => {
+                        let id = st.next_id();
+                        batch.push(Command::CreateSchema {
+                            id,
+                            content: content.clone(),
+                        });
+                        id
+                    }
+                },
+            };
+
+            if !importing {
+                let level = self.effective_level(&st, subject);
+                let previous = self.live_history(&st, subject)?;
+                let result = compat::check(level, &parsed, &previous);
+                if !result.is_compatible {
+                    return Err(RegistryError::Incompatible {
+                        subject: subject.to_string(),
+                        messages: result.messages,
+                    });
+                }
+            }
+
+            let versions = st.versions(subject);
+            let next_version = versions
+                .and_then(|vs| vs.keys().next_back())
+                .map_or(1, |v| v + 1);
+            let version = match req.version {
+                Some(v) if importing => {
+                    if v < 1 {
+                        return Err(RegistryError::InvalidVersion(v.to_string()));
+                    }
+                    if let Some(existing) = versions.and_then(|vs| vs.get(&v)) {
+                        if existing.id != id {
+                            return Err(RegistryError::OperationNotPermitted(format!(
+                                "Overwrite new schema with id {id} in context . is not permitted."
+                            )));
+                        }
+                    }
+                    v
+                }
+                Some(v) if v != next_version => {
+                    return Err(RegistryError::InvalidSchema(
+                        "Version is not one more than previous version".into(),
+                    ))
+                }
+                _ => next_version,
+            };
+
+            // Soft-deleted versions of the same schema are superseded by this one.
+            if let Some(vs) = versions {
+                for (v, _) in vs.iter().filter(|(_, e)| e.deleted && e.id == id) {
+                    if st.referrers(subject, *v).is_empty() {
+                        batch.push(Command::HardDeleteVersion {
+                            subject: subject.to_string(),
+                            version: *v,
+                        });
+                    }
+                }
+            }
+            let ts = now_ms();
+            batch.push(Command::AddVersion {
+                subject: subject.to_string(),
+                version,
+                id,
+                ts,
+            });
+            (batch, (id, version, ts))
+        };
+        self.commit(batch).await?;
+        drop(_w);
+        self.store.sync().await?;
+        let (id, version, ts) = outcome;
+        let schema = self.read().schema_any(id).cloned().ok_or(RegistryError::SchemaNotFound)?;
+        Ok(Registered {
+            id,
+            version,
+            schema,
+            ts,
+        })
+    }
+
+    // ---- compatibility -----------------------------------------------------------------
+
+    /// `POST /compatibility/subjects/{s}/versions[/{v}]`. `version: None` checks against every
+    /// version registration would; `Some(v)` against that one version only.
+    pub fn check_compatibility(
+        &self,
+        subject: &str,
+        version: Option<VersionSpec>,
+        req: &SchemaRequest,
+        normalize: bool,
+        verbose: bool,
+    ) -> Result<CompatibilityResult, RegistryError> {
+        let st = self.read();
+        let level = self.effective_level(&st, subject);
+        let previous = match version {
+            None => self.live_history(&st, subject)?,
+            Some(spec) => {
+                let has_live = st.has_live_versions(subject);
+                if spec == VersionSpec::Latest && !has_live {
+                    return Ok(CompatibilityResult::compatible());
+                }
+                let v = view(&st, subject, spec, false).map_err(|e| match e {
+                    RegistryError::SubjectNotFound(_) => {
+                        RegistryError::VersionNotFound(spec.as_i64())
+                    }
+                    other => other,
+                })?;
+                vec![self.previous(&st, v.version, &v.schema)?]
+            }
+        };
+        let parsed = (|| {
+            let (_, ref_texts) = resolve_references(&st, &req.references)?;
+            let p = ParsedSchema::parse(req.schema_type, &req.schema, &ref_texts, true)?;
+            let normalize = normalize || self.effective_config(&st, subject).normalize == Some(true);
+            Ok::<_, RegistryError>(if normalize {
+                // Normalisation changes nothing compatibility looks at; parse its text so the
+                // check sees exactly what registration would store.
+                ParsedSchema::parse(req.schema_type, &p.normalized(), &ref_texts, false)?
+            } else {
+                p
+            })
+        })();
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e @ RegistryError::InvalidSchema(_)) if verbose => {
+                return Ok(CompatibilityResult {
+                    is_compatible: false,
+                    messages: vec![e.to_string()],
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(compat::check(level, &parsed, &previous))
+    }
+
+    /// Live versions of a subject, oldest first, parsed.
+    fn live_history(&self, st: &State, subject: &str) -> Result<Vec<Previous>, RegistryError> {
+        let Some(vs) = st.versions(subject) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (v, e) in vs.iter().filter(|(_, e)| !e.deleted) {
+            if let Some(schema) = st.schema_any(e.id) {
+                out.push(self.previous(st, *v, schema)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn previous(
+        &self,
+        st: &State,
+        version: Version,
+        schema: &StoredSchema,
+    ) -> Result<Previous, RegistryError> {
+        Ok(Previous {
+            version,
+            schema: self.parsed_stored_in(st, schema)?,
+            text: schema.content.schema.clone(),
+        })
+    }
+
+    fn parsed_stored(&self, schema: &StoredSchema) -> Result<Arc<ParsedSchema>, RegistryError> {
+        let st = self.read();
+        self.parsed_stored_in(&st, schema)
+    }
+
+    fn parsed_stored_in(
+        &self,
+        st: &State,
+        schema: &StoredSchema,
+    ) -> Result<Arc<ParsedSchema>, RegistryError> {
+        self.parsed.get_or_parse(schema.id, || {
+            let (_, texts) = resolve_references(st, &schema.content.references)?;
+            ParsedSchema::parse(
+                schema.content.schema_type.0,
+                &schema.content.schema,
+                &texts,
+                false,
+            )
+        })
+    }
+
+    // ---- deletes -----------------------------------------------------------------------
+
+    /// `DELETE /subjects/{s}/versions/{v}`; returns the deleted version number.
+    pub async fn delete_version(
+        &self,
+        subject: &str,
+        spec: VersionSpec,
+        permanent: bool,
+    ) -> Result<Version, RegistryError> {
+        let _w = self.writes.lock().await;
+        let (batch, version) = {
+            let st = self.read();
+            if st.versions(subject).is_none() {
+                return Err(RegistryError::SubjectNotFound(subject.to_string()));
+            }
+            check_writable(&st, subject)?;
+            let v = view(&st, subject, spec, true)?;
+            let mut batch = Vec::new();
+            if permanent {
+                if !v.entry.deleted {
+                    return Err(RegistryError::VersionNotSoftDeleted(subject.into(), v.version));
+                }
+                if !st.referrers(subject, v.version).is_empty() {
+                    return Err(RegistryError::Referenced(subject.into(), v.version));
+                }
+                batch.push(Command::HardDeleteVersion {
+                    subject: subject.into(),
+                    version: v.version,
+                });
+                if st.versions(subject).is_some_and(|vs| vs.len() == 1) {
+                    batch.push(Command::DeleteConfig {
+                        subject: Some(subject.into()),
+                    });
+                    batch.push(Command::DeleteMode {
+                        subject: Some(subject.into()),
+                    });
+                }
+            } else {
+                if v.entry.deleted {
+                    return Err(RegistryError::VersionSoftDeleted(subject.into(), v.version));
+                }
+                if st.referrers(subject, v.version).iter().any(|(_, _, d)| !d) {
+                    return Err(RegistryError::Referenced(subject.into(), v.version));
+                }
+                batch.push(Command::SoftDeleteVersion {
+                    subject: subject.into(),
+                    version: v.version,
+                });
+            }
+            (batch, v.version)
+        };
+        self.commit(batch).await?;
+        drop(_w);
+        self.store.sync().await?;
+        Ok(version)
+    }
+
+    /// `DELETE /subjects/{s}`; returns the deleted version numbers.
+    pub async fn delete_subject(
+        &self,
+        subject: &str,
+        permanent: bool,
+    ) -> Result<Vec<Version>, RegistryError> {
+        let _w = self.writes.lock().await;
+        let (batch, versions) = {
+            let st = self.read();
+            let vs = st
+                .versions(subject)
+                .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
+            check_writable(&st, subject)?;
+            let live: Vec<Version> = vs.iter().filter(|(_, e)| !e.deleted).map(|(v, _)| *v).collect();
+            // References from inside the subject never block deleting it.
+            let referenced = |v: Version, only_live: bool| {
+                st.referrers(subject, v)
+                    .iter()
+                    .any(|(_, s, d)| s != subject && (!only_live || !d))
+            };
+            let mut batch = Vec::new();
+            let versions: Vec<Version>;
+            if permanent {
+                if !live.is_empty() {
+                    return Err(RegistryError::SubjectNotSoftDeleted(subject.into()));
+                }
+                versions = vs.keys().copied().collect();
+                if let Some(v) = versions.iter().find(|v| referenced(**v, false)) {
+                    return Err(RegistryError::Referenced(subject.into(), *v));
+                }
+                for v in &versions {
+                    batch.push(Command::HardDeleteVersion {
+                        subject: subject.into(),
+                        version: *v,
+                    });
+                }
+                batch.push(Command::DeleteConfig {
+                    subject: Some(subject.into()),
+                });
+                batch.push(Command::DeleteMode {
+                    subject: Some(subject.into()),
+                });
+            } else {
+                if live.is_empty() {
+                    return Err(RegistryError::SubjectSoftDeleted(subject.into()));
+                }
+                if let Some(v) = live.iter().find(|v| referenced(**v, true)) {
+                    return Err(RegistryError::Referenced(subject.into(), *v));
+                }
+                for v in &live {
+                    batch.push(Command::SoftDeleteVersion {
+                        subject: subject.into(),
+                        version: *v,
+                    });
+                }
+                versions = live;
+            }
+            (batch, versions)
+        };
+        self.commit(batch).await?;
+        drop(_w);
+        self.store.sync().await?;
+        Ok(versions)
+    }
+
+    // ---- config ------------------------------------------------------------------------
+
+    /// The configuration that applies to `subject`: server default, then global, then subject.
+    fn effective_config(&self, st: &State, subject: &str) -> Config {
+        let global = self.global_config(st);
+        match st.config(Some(subject)) {
+            Some(s) => global.merged_with(s),
+            None => global,
+        }
+    }
+
+    fn effective_level(&self, st: &State, subject: &str) -> CompatibilityLevel {
+        self.effective_config(st, subject)
+            .compatibility
+            .unwrap_or(DEFAULT_COMPATIBILITY)
+    }
+
+    /// The global config with the server default filled in.
+    fn global_config(&self, st: &State) -> Config {
+        let default = Config {
+            compatibility: Some(DEFAULT_COMPATIBILITY),
+            ..Config::default()
+        };
+        match st.config(None) {
+            Some(g) => default.merged_with(g),
+            None => default,
+        }
+    }
+
+    /// `GET /config[/{s}]`. A subject without its own config is a 40408 unless
+    /// `default_to_global`.
+    pub fn config(&self, subject: Option<&str>, default_to_global: bool) -> Result<Config, RegistryError> {
+        let st = self.read();
+        match subject {
+            None => Ok(self.global_config(&st)),
+            Some(s) => match st.config(Some(s)) {
+                Some(_) if default_to_global => Ok(self.effective_config(&st, s)),
+                Some(c) => Ok(c.clone()),
+                None if default_to_global => Ok(self.global_config(&st)),
+                None => Err(RegistryError::SubjectConfigNotFound(s.to_string())),
+            },
+        }
+    }
+
+    /// `PUT /config[/{s}]`: a partial update; returns the stored config.
+    pub async fn set_config(&self, subject: Option<&str>, update: Config) -> Result<Config, RegistryError> {
+        if let Some(s) = subject {
+            validate_subject(s)?;
+        }
+        let _w = self.writes.lock().await;
+        let (batch, stored) = {
+            let st = self.read();
+            check_writable(&st, subject.unwrap_or(""))?;
+            let stored = st
+                .config(subject)
+                .cloned()
+                .unwrap_or_default()
+                .merged_with(&update);
+            (
+                vec![Command::SetConfig {
+                    subject: subject.map(str::to_string),
+                    config: stored.clone(),
+                }],
+                stored,
+            )
+        };
+        self.commit(batch).await?;
+        drop(_w);
+        self.store.sync().await?;
+        Ok(stored)
+    }
+
+    /// `DELETE /config[/{s}]`: returns the config that was removed.
+    pub async fn delete_config(&self, subject: Option<&str>) -> Result<Config, RegistryError> {
+        let _w = self.writes.lock().await;
+        let (batch, previous) = {
+            let st = self.read();
+            check_writable(&st, subject.unwrap_or(""))?;
+            let previous = match subject {
+                None => self.global_config(&st),
+                Some(s) => st
+                    .config(Some(s))
+                    .cloned()
+                    .ok_or_else(|| RegistryError::SubjectNotFound(s.to_string()))?,
+            };
+            (
+                vec![Command::DeleteConfig {
+                    subject: subject.map(str::to_string),
+                }],
+                previous,
+            )
+        };
+        self.commit(batch).await?;
+        drop(_w);
+        self.store.sync().await?;
+        Ok(previous)
+    }
+
+    // ---- mode --------------------------------------------------------------------------
+
+    /// `GET /mode[/{s}]`.
+    pub fn mode(&self, subject: Option<&str>, default_to_global: bool) -> Result<Mode, RegistryError> {
+        let st = self.read();
+        match subject {
+            None => Ok(st.mode(None).unwrap_or(Mode::ReadWrite)),
+            Some(s) => match st.mode(Some(s)) {
+                Some(m) => Ok(m),
+                None if default_to_global => Ok(st.mode(None).unwrap_or(Mode::ReadWrite)),
+                None => Err(RegistryError::SubjectModeNotFound(s.to_string())),
+            },
+        }
+    }
+
+    /// `PUT /mode[/{s}]`. Switching to IMPORT where live schemas exist needs `force`.
+    pub async fn set_mode(&self, subject: Option<&str>, mode: Mode, force: bool) -> Result<Mode, RegistryError> {
+        if let Some(s) = subject {
+            validate_subject(s)?;
+        }
+        let _w = self.writes.lock().await;
+        let batch = {
+            let st = self.read();
+            if mode == Mode::Import && !force {
+                let non_empty = match subject {
+                    None => st.subjects().any(|(_, vs)| vs.values().any(|e| !e.deleted)),
+                    Some(s) => st.has_live_versions(s),
+                };
+                if non_empty {
+                    return Err(RegistryError::OperationNotPermitted(
+                        "Cannot import since found existing subjects".into(),
+                    ));
+                }
+            }
+            vec![Command::SetMode {
+                subject: subject.map(str::to_string),
+                mode,
+            }]
+        };
+        self.commit(batch).await?;
+        drop(_w);
+        self.store.sync().await?;
+        Ok(mode)
+    }
+
+    /// `DELETE /mode[/{s}]`: returns the mode that was removed.
+    pub async fn delete_mode(&self, subject: Option<&str>) -> Result<Mode, RegistryError> {
+        let _w = self.writes.lock().await;
+        let (batch, previous) = {
+            let st = self.read();
+            let previous = match subject {
+                None => st.mode(None).unwrap_or(Mode::ReadWrite),
+                Some(s) => st
+                    .mode(Some(s))
+                    .ok_or_else(|| RegistryError::SubjectNotFound(s.to_string()))?,
+            };
+            (
+                vec![Command::DeleteMode {
+                    subject: subject.map(str::to_string),
+                }],
+                previous,
+            )
+        };
+        self.commit(batch).await?;
+        drop(_w);
+        self.store.sync().await?;
+        Ok(previous)
+    }
+}
+
+/// Resolves one subject-version for reading.
+fn view(st: &State, subject: &str, spec: VersionSpec, deleted: bool) -> Result<VersionView, RegistryError> {
+    let vs = st
+        .versions(subject)
+        .filter(|vs| deleted || vs.values().any(|e| !e.deleted))
+        .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
+    let (v, e) = match spec {
+        VersionSpec::Latest => vs
+            .iter()
+            .rev()
+            .find(|(_, e)| !e.deleted)
+            .ok_or(RegistryError::VersionNotFound(-1))?,
+        VersionSpec::Number(n) => vs
+            .get_key_value(&n)
+            .filter(|(_, e)| deleted || !e.deleted)
+            .ok_or(RegistryError::VersionNotFound(n as i64))?,
+    };
+    let schema = st
+        .schema_any(e.id)
+        .cloned()
+        .ok_or(RegistryError::SchemaIdNotFound(e.id as i64))?;
+    Ok(VersionView {
+        subject: subject.to_string(),
+        version: *v,
+        entry: *e,
+        schema,
+    })
+}
+
+/// The mode in force for a subject: its own, else the global one, else READWRITE.
+fn effective_mode(st: &State, subject: &str) -> Mode {
+    st.mode(Some(subject))
+        .or_else(|| st.mode(None))
+        .unwrap_or(Mode::ReadWrite)
+}
+
+fn check_writable(st: &State, subject: &str) -> Result<(), RegistryError> {
+    if effective_mode(st, subject).is_read_only() {
+        return Err(RegistryError::OperationNotPermitted(format!(
+            "Subject {subject} is in read-only mode"
+        )));
+    }
+    Ok(())
+}
+
+/// Subjects Confluent refuses: control characters and reserved names.
+fn validate_subject(subject: &str) -> Result<(), RegistryError> {
+    let bad = subject.is_empty()
+        || subject == "__GLOBAL"
+        || subject == "__EMPTY"
+        || subject.chars().any(char::is_control);
+    if bad {
+        return Err(RegistryError::InvalidSubject(subject.to_string()));
+    }
+    Ok(())
+}
+
+/// Resolves references to concrete versions and returns them with the texts of every schema
+/// they pull in, dependencies first (each text once).
+fn resolve_references(
+    st: &State,
+    refs: &[SchemaReference],
+) -> Result<(Vec<SchemaReference>, Vec<String>), RegistryError> {
+    let mut concrete = Vec::with_capacity(refs.len());
+    let mut texts = Vec::new();
+    let mut seen = HashSet::new();
+    for r in refs {
+        let v = resolve_one(st, r)?;
+        collect_texts(st, &v, &mut seen, &mut texts, 0)?;
+        concrete.push(SchemaReference {
+            name: r.name.clone(),
+            subject: r.subject.clone(),
+            version: v.version,
+        });
+    }
+    Ok((concrete, texts))
+}
+
+fn resolve_one(st: &State, r: &SchemaReference) -> Result<VersionView, RegistryError> {
+    let spec = if r.version == -1 {
+        VersionSpec::Latest
+    } else if r.version >= 1 {
+        VersionSpec::Number(r.version)
+    } else {
+        return Err(missing_reference(r));
+    };
+    view(st, &r.subject, spec, true).map_err(|_| missing_reference(r))
+}
+
+fn missing_reference(r: &SchemaReference) -> RegistryError {
+    RegistryError::InvalidSchema(format!(
+        "Invalid schema: No schema reference found for subject \"{}\" and version {}",
+        r.subject, r.version
+    ))
+}
+
+fn collect_texts(
+    st: &State,
+    v: &VersionView,
+    seen: &mut HashSet<(String, Version)>,
+    texts: &mut Vec<String>,
+    depth: usize,
+) -> Result<(), RegistryError> {
+    if depth > MAX_REFERENCE_DEPTH {
+        return Err(RegistryError::InvalidSchema(
+            "Invalid schema: references are nested too deeply".into(),
+        ));
+    }
+    if !seen.insert((v.subject.clone(), v.version)) {
+        return Ok(());
+    }
+    for r in &v.schema.content.references {
+        let dep = resolve_one(st, r)?;
+        collect_texts(st, &dep, seen, texts, depth + 1)?;
+    }
+    texts.push(v.schema.content.schema.clone());
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,107 @@
+//! Parsed schemas of every format behind one type, and the parse cache.
+//!
+//! The registry stores schema text; whenever it must reason about a schema (canonical form,
+//! compatibility) it parses it here. Stored schemas are parsed once per id and kept: ids are
+//! immutable, so the cache never needs invalidating.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use charter_serde::avro::{AvroSchema, ParseOptions};
+use charter_serde::SchemaType;
+
+use crate::error::RegistryError;
+use crate::model::SchemaId;
+
+/// The schema formats this build of the registry accepts (`GET /schemas/types`).
+pub const SUPPORTED_TYPES: &[SchemaType] = &[SchemaType::Avro];
+
+/// A schema parsed by its format's parser.
+#[derive(Debug)]
+pub enum ParsedSchema {
+    Avro(AvroSchema),
+}
+
+impl ParsedSchema {
+    /// Parses `text` of type `ty`. `references` are the texts of the referenced schemas,
+    /// dependencies first. `validate` is strict parsing for new schemas; stored versions are
+    /// parsed leniently, as Confluent does, so that old quirks never make a subject unusable.
+    pub fn parse(
+        ty: SchemaType,
+        text: &str,
+        references: &[String],
+        validate: bool,
+    ) -> Result<ParsedSchema, RegistryError> {
+        match ty {
+            SchemaType::Avro => {
+                let refs: Vec<&str> = references.iter().map(String::as_str).collect();
+                AvroSchema::parse(text, &refs, ParseOptions { validate })
+                    .map(ParsedSchema::Avro)
+                    .map_err(|e| {
+                        RegistryError::InvalidSchema(format!(
+                            "Invalid schema of type AVRO, details: {e}"
+                        ))
+                    })
+            }
+            other => Err(RegistryError::InvalidSchema(format!(
+                "Invalid schema type {other}"
+            ))),
+        }
+    }
+
+    pub fn schema_type(&self) -> SchemaType {
+        match self {
+            ParsedSchema::Avro(_) => SchemaType::Avro,
+        }
+    }
+
+    /// The text the registry stores and returns (Confluent `canonicalString`).
+    pub fn canonical(&self) -> String {
+        match self {
+            ParsedSchema::Avro(s) => s.canonical(),
+        }
+    }
+
+    /// The deeper normal form used with `normalize=true`.
+    pub fn normalized(&self) -> String {
+        match self {
+            ParsedSchema::Avro(s) => s.normalized(),
+        }
+    }
+
+    /// The text for a `format=` query parameter, or `None` when the format does not apply to
+    /// this schema type (Confluent then returns the canonical text).
+    pub fn formatted(&self, format: &str) -> Option<String> {
+        match (self, format.to_ascii_lowercase().as_str()) {
+            (ParsedSchema::Avro(s), "resolved") => Some(s.resolved()),
+            _ => None,
+        }
+    }
+}
+
+/// Parsed stored schemas by id.
+#[derive(Default)]
+pub struct ParseCache {
+    by_id: Mutex<HashMap<SchemaId, Arc<ParsedSchema>>>,
+}
+
+impl ParseCache {
+    /// The parsed schema for `id`, parsing it with `parse` on first use.
+    pub fn get_or_parse(
+        &self,
+        id: SchemaId,
+        parse: impl FnOnce() -> Result<ParsedSchema, RegistryError>,
+    ) -> Result<Arc<ParsedSchema>, RegistryError> {
+        if let Some(p) = self.lock().get(&id) {
+            return Ok(p.clone());
+        }
+        // Parse outside the lock: a big schema must not stall other lookups.
+        let parsed = Arc::new(parse()?);
+        Ok(self.lock().entry(id).or_insert(parsed).clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SchemaId, Arc<ParsedSchema>>> {
+        // A panic while holding this lock cannot leave the map inconsistent (single inserts).
+        self.by_id.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

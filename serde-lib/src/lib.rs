@@ -1,0 +1,13 @@
+//! Client-side foundation of Charter: schema formats and the Confluent wire format.
+//!
+//! This crate is what a producer or consumer application links. It must never depend on
+//! server crates (axum, sled): the registry depends on it, not the other way round.
+//!
+//! - [`schema_type`]: the `schemaType` values the registry speaks (`AVRO`, `JSON`, `PROTOBUF`).
+//! - [`avro`]: Avro schema parsing (strict for new schemas, lenient for stored ones), resolution of
+//!   named types across references, and the canonical and normalized text forms.
+
+pub mod avro;
+pub mod schema_type;
+
+pub use schema_type::SchemaType;
