@@ -14,7 +14,11 @@ use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
-#[command(name = "charter", version, about = "Schema-registry-centric streaming platform")]
+#[command(
+    name = "charter",
+    version,
+    about = "Schema-registry-centric streaming platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,7 +38,11 @@ struct ServeArgs {
     #[arg(long, env = "CHARTER_DATA_DIR", default_value = "./charter-data")]
     data_dir: PathBuf,
     /// Address of the schema registry's REST API.
-    #[arg(long, env = "CHARTER_REGISTRY_LISTEN", default_value = "127.0.0.1:8081")]
+    #[arg(
+        long,
+        env = "CHARTER_REGISTRY_LISTEN",
+        default_value = "127.0.0.1:8081"
+    )]
     registry_listen: SocketAddr,
     #[command(flatten)]
     limits: Limits,
@@ -46,7 +54,11 @@ struct RegistryArgs {
     #[arg(long, env = "CHARTER_DATA_DIR", default_value = "./charter-data")]
     data_dir: PathBuf,
     /// Address of the REST API.
-    #[arg(long, env = "CHARTER_REGISTRY_LISTEN", default_value = "127.0.0.1:8081")]
+    #[arg(
+        long,
+        env = "CHARTER_REGISTRY_LISTEN",
+        default_value = "127.0.0.1:8081"
+    )]
     listen: SocketAddr,
     #[command(flatten)]
     limits: Limits,
@@ -62,8 +74,7 @@ struct Limits {
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let cli = Cli::parse();

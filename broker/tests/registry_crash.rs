@@ -61,7 +61,8 @@ impl Drop for Registry {
 }
 
 fn schema(i: usize) -> String {
-    json!({"type": "record", "name": format!("R{i}"), "fields": [{"name": "f", "type": "int"}]}).to_string()
+    json!({"type": "record", "name": format!("R{i}"), "fields": [{"name": "f", "type": "int"}]})
+        .to_string()
 }
 
 #[test]
@@ -110,7 +111,11 @@ fn acknowledged_registrations_survive_kill_9() {
         w.join().expect("writer");
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 50, "only {} registrations were acknowledged", acked.len());
+    assert!(
+        acked.len() >= 50,
+        "only {} registrations were acknowledged",
+        acked.len()
+    );
 
     let reg = Registry::start(dir.path());
     let client = reqwest::blocking::Client::new();
@@ -122,7 +127,11 @@ fn acknowledged_registrations_survive_kill_9() {
             .expect("get")
             .json()
             .expect("json");
-        assert_eq!(v["id"].as_i64(), Some(*id), "{subject} lost after kill -9: {v}");
+        assert_eq!(
+            v["id"].as_i64(),
+            Some(*id),
+            "{subject} lost after kill -9: {v}"
+        );
         max_id = max_id.max(*id);
     }
     // The next id is larger than every id handed out before the crash.
@@ -134,5 +143,8 @@ fn acknowledged_registrations_survive_kill_9() {
         .expect("register")
         .json()
         .expect("json");
-    assert!(resp["id"].as_i64().expect("id") > max_id, "{resp} vs max {max_id}");
+    assert!(
+        resp["id"].as_i64().expect("id") > max_id,
+        "{resp} vs max {max_id}"
+    );
 }

@@ -88,7 +88,9 @@ impl Serialize for SchemaTypeRepr {
 impl<'de> Deserialize<'de> for SchemaTypeRepr {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map(SchemaTypeRepr).map_err(serde::de::Error::custom)
+        s.parse()
+            .map(SchemaTypeRepr)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -225,7 +227,11 @@ impl FromStr for Mode {
 /// are stored and returned as given so that tools which set them round-trip.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Config {
-    #[serde(rename = "compatibilityLevel", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "compatibilityLevel",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub compatibility: Option<CompatibilityLevel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize: Option<bool>,

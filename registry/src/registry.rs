@@ -105,10 +105,13 @@ impl Registry {
                 state.apply(cmd);
             }
         }
-        let cluster_id = store.meta_or_init("cluster-id", || {
-            uuid::Uuid::new_v4().simple().to_string()
-        })?;
-        tracing::info!(batches = batches.len(), next_id = state.next_id(), "registry opened");
+        let cluster_id =
+            store.meta_or_init("cluster-id", || uuid::Uuid::new_v4().simple().to_string())?;
+        tracing::info!(
+            batches = batches.len(),
+            next_id = state.next_id(),
+            "registry opened"
+        );
         Ok(Registry {
             state: RwLock::new(state),
             store,
@@ -251,7 +254,11 @@ impl Registry {
         let mut out = Vec::new();
         for (subject, vs) in st.subjects().filter(|(s, _)| s.starts_with(prefix)) {
             let chosen: Vec<(&Version, &VersionEntry)> = if latest_only {
-                vs.iter().rev().find(|(_, e)| deleted || !e.deleted).into_iter().collect()
+                vs.iter()
+                    .rev()
+                    .find(|(_, e)| deleted || !e.deleted)
+                    .into_iter()
+                    .collect()
             } else {
                 vs.iter().filter(|(_, e)| deleted || !e.deleted).collect()
             };
@@ -400,7 +407,7 @@ impl Registry {
             if let Some(vs) = st.versions(subject) {
                 for (v, e) in vs.iter().rev().filter(|(_, e)| !e.deleted) {
                     if let Some(s) = st.schema_any(e.id) {
-                        if s.content.fingerprint() == fp && req.id.is_none_or(|id| id == e.id) {
+                        if s.fingerprint == fp && req.id.is_none_or(|id| id == e.id) {
                             // Still wait for the flush below: the version may be younger
                             // than the last fsync.
                             break 'plan (Vec::new(), (e.id, *v, e.ts));
@@ -434,7 +441,7 @@ impl Registry {
                         )));
                     }
                     match st.schema_any(id) {
-                        Some(existing) if existing.content.fingerprint() != fp => {
+                        Some(existing) if existing.fingerprint != fp => {
                             return Err(RegistryError::OperationNotPermitted(format!(
                                 "Overwrite new schema with id {id} in context . is not permitted."
                             )))
@@ -524,7 +531,11 @@ impl Registry {
         drop(_w);
         self.store.sync().await?;
         let (id, version, ts) = outcome;
-        let schema = self.read().schema_any(id).cloned().ok_or(RegistryError::SchemaNotFound)?;
+        let schema = self
+            .read()
+            .schema_any(id)
+            .cloned()
+            .ok_or(RegistryError::SchemaNotFound)?;
         Ok(Registered {
             id,
             version,
@@ -566,7 +577,8 @@ impl Registry {
         let parsed = (|| {
             let (_, ref_texts) = resolve_references(&st, &req.references)?;
             let p = ParsedSchema::parse(req.schema_type, &req.schema, &ref_texts, true)?;
-            let normalize = normalize || self.effective_config(&st, subject).normalize == Some(true);
+            let normalize =
+                normalize || self.effective_config(&st, subject).normalize == Some(true);
             Ok::<_, RegistryError>(if normalize {
                 // Normalisation changes nothing compatibility looks at; parse its text so the
                 // check sees exactly what registration would store.
@@ -656,7 +668,10 @@ impl Registry {
             let mut batch = Vec::new();
             if permanent {
                 if !v.entry.deleted {
-                    return Err(RegistryError::VersionNotSoftDeleted(subject.into(), v.version));
+                    return Err(RegistryError::VersionNotSoftDeleted(
+                        subject.into(),
+                        v.version,
+                    ));
                 }
                 if !st.referrers(subject, v.version).is_empty() {
                     return Err(RegistryError::Referenced(subject.into(), v.version));
@@ -706,7 +721,11 @@ impl Registry {
                 .versions(subject)
                 .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
             check_writable(&st, subject)?;
-            let live: Vec<Version> = vs.iter().filter(|(_, e)| !e.deleted).map(|(v, _)| *v).collect();
+            let live: Vec<Version> = vs
+                .iter()
+                .filter(|(_, e)| !e.deleted)
+                .map(|(v, _)| *v)
+                .collect();
             // References from inside the subject never block deleting it.
             let referenced = |v: Version, only_live: bool| {
                 st.referrers(subject, v)
@@ -789,7 +808,11 @@ impl Registry {
 
     /// `GET /config[/{s}]`. A subject without its own config is a 40408 unless
     /// `default_to_global`.
-    pub fn config(&self, subject: Option<&str>, default_to_global: bool) -> Result<Config, RegistryError> {
+    pub fn config(
+        &self,
+        subject: Option<&str>,
+        default_to_global: bool,
+    ) -> Result<Config, RegistryError> {
         let st = self.read();
         match subject {
             None => Ok(self.global_config(&st)),
@@ -803,7 +826,11 @@ impl Registry {
     }
 
     /// `PUT /config[/{s}]`: a partial update; returns the stored config.
-    pub async fn set_config(&self, subject: Option<&str>, update: Config) -> Result<Config, RegistryError> {
+    pub async fn set_config(
+        &self,
+        subject: Option<&str>,
+        update: Config,
+    ) -> Result<Config, RegistryError> {
         if let Some(s) = subject {
             validate_subject(s)?;
         }
@@ -859,7 +886,11 @@ impl Registry {
     // ---- mode --------------------------------------------------------------------------
 
     /// `GET /mode[/{s}]`.
-    pub fn mode(&self, subject: Option<&str>, default_to_global: bool) -> Result<Mode, RegistryError> {
+    pub fn mode(
+        &self,
+        subject: Option<&str>,
+        default_to_global: bool,
+    ) -> Result<Mode, RegistryError> {
         let st = self.read();
         match subject {
             None => Ok(st.mode(None).unwrap_or(Mode::ReadWrite)),
@@ -872,7 +903,12 @@ impl Registry {
     }
 
     /// `PUT /mode[/{s}]`. Switching to IMPORT where live schemas exist needs `force`.
-    pub async fn set_mode(&self, subject: Option<&str>, mode: Mode, force: bool) -> Result<Mode, RegistryError> {
+    pub async fn set_mode(
+        &self,
+        subject: Option<&str>,
+        mode: Mode,
+        force: bool,
+    ) -> Result<Mode, RegistryError> {
         if let Some(s) = subject {
             validate_subject(s)?;
         }
@@ -927,7 +963,12 @@ impl Registry {
 }
 
 /// Resolves one subject-version for reading.
-fn view(st: &State, subject: &str, spec: VersionSpec, deleted: bool) -> Result<VersionView, RegistryError> {
+fn view(
+    st: &State,
+    subject: &str,
+    spec: VersionSpec,
+    deleted: bool,
+) -> Result<VersionView, RegistryError> {
     let vs = st
         .versions(subject)
         .filter(|vs| deleted || vs.values().any(|e| !e.deleted))

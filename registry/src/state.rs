@@ -20,7 +20,10 @@ use crate::model::{Config, Mode, SchemaContent, SchemaId, Version};
 #[serde(tag = "op")]
 pub enum Command {
     /// A new schema id with its content.
-    CreateSchema { id: SchemaId, content: SchemaContent },
+    CreateSchema {
+        id: SchemaId,
+        content: SchemaContent,
+    },
     /// A new version of a subject pointing at an existing id.
     AddVersion {
         subject: String,
@@ -28,16 +31,29 @@ pub enum Command {
         id: SchemaId,
         ts: i64,
     },
-    SoftDeleteVersion { subject: String, version: Version },
-    HardDeleteVersion { subject: String, version: Version },
+    SoftDeleteVersion {
+        subject: String,
+        version: Version,
+    },
+    HardDeleteVersion {
+        subject: String,
+        version: Version,
+    },
     /// `subject: None` is the global config.
     SetConfig {
         subject: Option<String>,
         config: Config,
     },
-    DeleteConfig { subject: Option<String> },
-    SetMode { subject: Option<String>, mode: Mode },
-    DeleteMode { subject: Option<String> },
+    DeleteConfig {
+        subject: Option<String>,
+    },
+    SetMode {
+        subject: Option<String>,
+        mode: Mode,
+    },
+    DeleteMode {
+        subject: Option<String>,
+    },
 }
 
 /// A stored schema: its id and content.
@@ -46,6 +62,8 @@ pub struct StoredSchema {
     pub id: SchemaId,
     pub content: SchemaContent,
     pub guid: String,
+    /// `content.fingerprint()`, computed once.
+    pub fingerprint: [u8; 16],
 }
 
 /// One version of a subject.
@@ -88,6 +106,7 @@ impl State {
                     id: *id,
                     guid: content.guid(),
                     content: content.clone(),
+                    fingerprint: fp,
                 };
                 self.schemas.insert(*id, Arc::new(stored));
                 self.by_fingerprint.entry(fp).or_insert(*id);

@@ -114,7 +114,11 @@ impl Store {
     }
 
     /// A value from the metadata tree, created with `init` on first use and made durable.
-    pub fn meta_or_init(&self, key: &str, init: impl FnOnce() -> String) -> Result<String, RegistryError> {
+    pub fn meta_or_init(
+        &self,
+        key: &str,
+        init: impl FnOnce() -> String,
+    ) -> Result<String, RegistryError> {
         if let Some(v) = self.meta.get(key).map_err(store_err)? {
             return Ok(String::from_utf8_lossy(&v).into_owned());
         }

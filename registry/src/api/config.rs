@@ -93,7 +93,9 @@ pub async fn put_global_mode(
     params: Params,
     JsonBody(body): JsonBody<ModeBody>,
 ) -> Result<Json<Value>, RegistryError> {
-    let m = reg.set_mode(None, to_mode(body)?, params.bool(&["force"])).await?;
+    let m = reg
+        .set_mode(None, to_mode(body)?, params.bool(&["force"]))
+        .await?;
     Ok(mode_json(m))
 }
 
@@ -106,7 +108,9 @@ pub async fn get_subject_mode(
     Path(subject): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, RegistryError> {
-    Ok(mode_json(reg.mode(Some(&subject), params.bool(&["defaultToGlobal"]))?))
+    Ok(mode_json(
+        reg.mode(Some(&subject), params.bool(&["defaultToGlobal"]))?,
+    ))
 }
 
 pub async fn put_subject_mode(

@@ -55,17 +55,20 @@ impl Params {
         match self.str(&[name]) {
             None => Ok(None),
             Some(v) if v.trim().is_empty() => Ok(None),
-            Some(v) => v
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| RegistryError::BadRequest(format!("Invalid value '{v}' for query parameter {name}"))),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| {
+                RegistryError::BadRequest(format!("Invalid value '{v}' for query parameter {name}"))
+            }),
         }
     }
 
     /// Applies `offset`/`limit` to a list. `limit` ≤ 0 means `default_limit`; it is capped
     /// at `max_limit`.
-    pub fn paginate<T>(&self, items: Vec<T>, default_limit: usize, max_limit: usize) -> Result<Vec<T>, RegistryError> {
+    pub fn paginate<T>(
+        &self,
+        items: Vec<T>,
+        default_limit: usize,
+        max_limit: usize,
+    ) -> Result<Vec<T>, RegistryError> {
         let offset = self.int("offset")?.unwrap_or(0).max(0) as usize;
         let limit = match self.int("limit")? {
             Some(l) if l > 0 => (l as usize).min(max_limit),

@@ -62,7 +62,10 @@ pub fn router(registry: Arc<Registry>, opts: ApiOptions) -> Router {
         .route("/schemas/ids/{id}/subjects", get(schemas::id_subjects))
         .route("/schemas/ids/{id}/versions", get(schemas::id_versions))
         .route("/subjects", get(subjects::list))
-        .route("/subjects/{subject}", post(subjects::lookup).delete(subjects::delete))
+        .route(
+            "/subjects/{subject}",
+            post(subjects::lookup).delete(subjects::delete),
+        )
         .route(
             "/subjects/{subject}/versions",
             get(subjects::versions).post(subjects::register),
@@ -71,7 +74,10 @@ pub fn router(registry: Arc<Registry>, opts: ApiOptions) -> Router {
             "/subjects/{subject}/versions/{version}",
             get(subjects::get_version).delete(subjects::delete_version),
         )
-        .route("/subjects/{subject}/versions/{version}/schema", get(subjects::version_raw))
+        .route(
+            "/subjects/{subject}/versions/{version}/schema",
+            get(subjects::version_raw),
+        )
         .route(
             "/subjects/{subject}/versions/{version}/referencedby",
             get(subjects::referenced_by),
@@ -86,19 +92,27 @@ pub fn router(registry: Arc<Registry>, opts: ApiOptions) -> Router {
         )
         .route(
             "/config",
-            get(config::get_global).put(config::put_global).delete(config::delete_global),
+            get(config::get_global)
+                .put(config::put_global)
+                .delete(config::delete_global),
         )
         .route(
             "/config/{subject}",
-            get(config::get_subject).put(config::put_subject).delete(config::delete_subject),
+            get(config::get_subject)
+                .put(config::put_subject)
+                .delete(config::delete_subject),
         )
         .route(
             "/mode",
-            get(config::get_global_mode).put(config::put_global_mode).delete(config::delete_global_mode),
+            get(config::get_global_mode)
+                .put(config::put_global_mode)
+                .delete(config::delete_global_mode),
         )
         .route(
             "/mode/{subject}",
-            get(config::get_subject_mode).put(config::put_subject_mode).delete(config::delete_subject_mode),
+            get(config::get_subject_mode)
+                .put(config::put_subject_mode)
+                .delete(config::delete_subject_mode),
         )
         .fallback(|| async { RegistryError::NotFound })
         .method_not_allowed_fallback(|| async { RegistryError::MethodNotAllowed })
@@ -109,10 +123,12 @@ pub fn router(registry: Arc<Registry>, opts: ApiOptions) -> Router {
     Router::new()
         .fallback_service(routes)
         .layer(middleware::from_fn(negotiate::negotiate))
-        .layer(middleware::map_request(move |mut req: Request| async move {
-            req.extensions_mut().insert(limit);
-            strip_trailing_slash(req)
-        }))
+        .layer(middleware::map_request(
+            move |mut req: Request| async move {
+                req.extensions_mut().insert(limit);
+                strip_trailing_slash(req)
+            },
+        ))
 }
 
 /// `/config/` routes like `/config`, as in Jersey.

@@ -92,7 +92,9 @@ pub fn choose(accept: Option<&str>) -> Option<&'static str> {
 /// Error responses whose body is not already `{"error_code",…}` get one.
 async fn ensure_error_shape(resp: Response) -> Response {
     let (parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
     let is_confluent = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .is_some_and(|v| v.get("error_code").is_some());
@@ -122,14 +124,19 @@ mod tests {
     #[test]
     fn negotiation_follows_confluent_offers() {
         assert_eq!(choose(None), Some("application/vnd.schemaregistry.v1+json"));
-        assert_eq!(choose(Some("*/*")), Some("application/vnd.schemaregistry.v1+json"));
+        assert_eq!(
+            choose(Some("*/*")),
+            Some("application/vnd.schemaregistry.v1+json")
+        );
         assert_eq!(choose(Some("application/json")), Some("application/json"));
         assert_eq!(
             choose(Some("application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json")),
             Some("application/vnd.schemaregistry.v1+json")
         );
         assert_eq!(
-            choose(Some("application/vnd.schemaregistry.v1+json; q=0.1, application/json; q=1")),
+            choose(Some(
+                "application/vnd.schemaregistry.v1+json; q=0.1, application/json; q=1"
+            )),
             Some("application/json")
         );
         assert_eq!(choose(Some("text/html")), None);

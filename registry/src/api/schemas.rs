@@ -37,7 +37,10 @@ pub async fn server_version() -> Json<Value> {
 
 /// `GET /schemas/types`.
 pub async fn types() -> Json<Value> {
-    Json(json!(SUPPORTED_TYPES.iter().map(|t| t.as_str()).collect::<Vec<_>>()))
+    Json(json!(SUPPORTED_TYPES
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()))
 }
 
 /// A non-integer id is a 404, as JAX-RS answers a failed path conversion.
@@ -64,7 +67,9 @@ pub async fn by_id_raw(
     params: Params,
 ) -> Result<Response, RegistryError> {
     let schema = reg.schema_by_id(parse_id(&id)?)?;
-    Ok(reg.formatted(&schema, params.str(&["format"])).into_response())
+    Ok(reg
+        .formatted(&schema, params.str(&["format"]))
+        .into_response())
 }
 
 /// `GET /schemas/ids/{id}/subjects`.
@@ -82,7 +87,11 @@ pub async fn id_subjects(
         .map(|(s, _, _)| s)
         .collect();
     subjects.dedup();
-    Ok(Json(json!(params.paginate(subjects, usize::MAX, usize::MAX)?)))
+    Ok(Json(json!(params.paginate(
+        subjects,
+        usize::MAX,
+        usize::MAX
+    )?)))
 }
 
 /// `GET /schemas/ids/{id}/versions`.
@@ -99,11 +108,18 @@ pub async fn id_versions(
         .filter(|(s, _, d)| (deleted || !d) && filter.is_none_or(|f| f == s))
         .map(|(s, v, _)| json!({"subject": s, "version": v}))
         .collect();
-    Ok(Json(json!(params.paginate(versions, usize::MAX, usize::MAX)?)))
+    Ok(Json(json!(params.paginate(
+        versions,
+        usize::MAX,
+        usize::MAX
+    )?)))
 }
 
 /// `GET /schemas`: subject-versions with their schemas; default and maximum page 1000.
-pub async fn list(State(reg): State<AppState>, params: Params) -> Result<Json<Value>, RegistryError> {
+pub async fn list(
+    State(reg): State<AppState>,
+    params: Params,
+) -> Result<Json<Value>, RegistryError> {
     let prefix = params.str(&["subjectPrefix"]).unwrap_or("");
     let all = reg.all_versions(
         prefix,

@@ -12,7 +12,10 @@ use crate::error::RegistryError;
 
 /// `GET /subjects`. Also reads `subject`/`deleted_only`, which confluent-kafka-python sends
 /// instead of `subjectPrefix`/`deletedOnly`.
-pub async fn list(State(reg): State<AppState>, params: Params) -> Result<Json<Value>, RegistryError> {
+pub async fn list(
+    State(reg): State<AppState>,
+    params: Params,
+) -> Result<Json<Value>, RegistryError> {
     let prefix = params.str(&["subjectPrefix", "subject"]).unwrap_or("");
     // `:*:` is Confluent's "all contexts" prefix; with one context it means everything.
     let prefix = if prefix == ":*:" { "" } else { prefix };
@@ -21,7 +24,11 @@ pub async fn list(State(reg): State<AppState>, params: Params) -> Result<Json<Va
         params.bool(&["deleted"]),
         params.bool(&["deletedOnly", "deleted_only"]),
     );
-    Ok(Json(json!(params.paginate(subjects, usize::MAX, usize::MAX)?)))
+    Ok(Json(json!(params.paginate(
+        subjects,
+        usize::MAX,
+        usize::MAX
+    )?)))
 }
 
 /// `GET /subjects/{s}/versions`.
@@ -35,7 +42,11 @@ pub async fn versions(
         params.bool(&["deleted"]),
         params.bool(&["deletedOnly", "deleted_only"]),
     )?;
-    Ok(Json(json!(params.paginate(versions, usize::MAX, usize::MAX)?)))
+    Ok(Json(json!(params.paginate(
+        versions,
+        usize::MAX,
+        usize::MAX
+    )?)))
 }
 
 /// `POST /subjects/{s}/versions`: register.
@@ -53,7 +64,10 @@ pub async fn register(
     out.insert("id".into(), json!(r.id));
     out.insert("version".into(), json!(r.version));
     out.insert("guid".into(), json!(r.schema.guid));
-    out.insert("schemaType".into(), json!(r.schema.content.schema_type.0.as_str()));
+    out.insert(
+        "schemaType".into(),
+        json!(r.schema.content.schema_type.0.as_str()),
+    );
     if !r.schema.content.references.is_empty() {
         out.insert("references".into(), json!(r.schema.content.references));
     }

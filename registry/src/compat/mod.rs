@@ -67,7 +67,10 @@ pub fn check(
         }
         if !errors.is_empty() {
             errors.push(format!("{{oldSchemaVersion: {}}}", old.version));
-            errors.push(format!("{{oldSchema: '{}'}}", truncate(&old.text, 10 * 1024)));
+            errors.push(format!(
+                "{{oldSchema: '{}'}}",
+                truncate(&old.text, 10 * 1024)
+            ));
             errors.push(format!(
                 "{{validateFields: 'false', compatibility: '{}'}}",
                 level.as_str()

@@ -1,12 +1,11 @@
 //! The REST API end to end: every endpoint and every error code, against a server on an
 //! ephemeral port.
 
-mod common;
-
-use common::{assert_error, record, TestServer, CT};
+use charter_compat_tests::{assert_error, record, TestServer, CT};
 use serde_json::{json, Value};
 
-const USER_V1: &str = r#"{"type":"record","name":"User","fields":[{"name":"name","type":"string"}]}"#;
+const USER_V1: &str =
+    r#"{"type":"record","name":"User","fields":[{"name":"name","type":"string"}]}"#;
 const USER_V2: &str = r#"{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int","default":0}]}"#;
 /// Adds a field without a default: not BACKWARD compatible with v1.
 const USER_BAD: &str = r#"{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"email","type":"string"}]}"#;
@@ -34,17 +33,29 @@ async fn register_get_lookup_and_ids() {
     // Same content in another subject: same id.
     assert_eq!(s.register("other-value", USER_V1).await, id);
     // A reformatted copy is the same schema.
-    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(USER_V1).unwrap()).unwrap();
+    let pretty =
+        serde_json::to_string_pretty(&serde_json::from_str::<Value>(USER_V1).unwrap()).unwrap();
     assert_eq!(s.register("users-value", &pretty).await, id);
-    assert_eq!(s.get("/subjects/users-value/versions").await, (200, json!([1])));
+    assert_eq!(
+        s.get("/subjects/users-value/versions").await,
+        (200, json!([1]))
+    );
 
     let id2 = s.register("users-value", USER_V2).await;
     assert_eq!(id2, 2);
-    assert_eq!(s.get("/subjects/users-value/versions").await, (200, json!([1, 2])));
-    assert_eq!(s.get("/subjects").await, (200, json!(["other-value", "users-value"])));
+    assert_eq!(
+        s.get("/subjects/users-value/versions").await,
+        (200, json!([1, 2]))
+    );
+    assert_eq!(
+        s.get("/subjects").await,
+        (200, json!(["other-value", "users-value"]))
+    );
 
     for latest in ["latest", "LATEST", "Latest", "-1"] {
-        let (st, v) = s.get(&format!("/subjects/users-value/versions/{latest}")).await;
+        let (st, v) = s
+            .get(&format!("/subjects/users-value/versions/{latest}"))
+            .await;
         assert_eq!(st, 200);
         assert_eq!(v["version"], 2);
         assert_eq!(v["id"], 2);
@@ -52,7 +63,10 @@ async fn register_get_lookup_and_ids() {
     }
     let (st, v) = s.get("/subjects/users-value/versions/1").await;
     assert_eq!(st, 200);
-    assert_eq!(v["schema"], USER_V1, "the canonical compact form is returned");
+    assert_eq!(
+        v["schema"], USER_V1,
+        "the canonical compact form is returned"
+    );
     assert_eq!(v["schemaType"], "AVRO");
     assert_eq!(v["deleted"], false);
 
@@ -81,11 +95,25 @@ async fn register_get_lookup_and_ids() {
     );
 
     // Lookup finds the version holding a schema, reformatted or not.
-    let (st, v) = s.post("/subjects/users-value", json!({"schema": pretty})).await;
+    let (st, v) = s
+        .post("/subjects/users-value", json!({"schema": pretty}))
+        .await;
     assert_eq!(st, 200, "{v}");
-    assert_eq!((v["version"].clone(), v["id"].clone()), (json!(1), json!(1)));
-    assert_error(s.post("/subjects/users-value", json!({"schema": USER_BAD})).await, 404, 40403);
-    assert_error(s.post("/subjects/nope", json!({"schema": USER_V1})).await, 404, 40401);
+    assert_eq!(
+        (v["version"].clone(), v["id"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_error(
+        s.post("/subjects/users-value", json!({"schema": USER_BAD}))
+            .await,
+        404,
+        40403,
+    );
+    assert_error(
+        s.post("/subjects/nope", json!({"schema": USER_V1})).await,
+        404,
+        40401,
+    );
 
     // GET /schemas lists subject-versions.
     let (st, v) = s.get("/schemas?subjectPrefix=users").await;
@@ -111,7 +139,11 @@ async fn not_found_errors() {
     assert_error(s.get("/no/such/route").await, 404, 404);
     assert_error(s.get("/associations/resources/x/y").await, 404, 404);
     for bad in ["0", "-2", "abc", "2147483648"] {
-        assert_error(s.get(&format!("/subjects/a/versions/{bad}")).await, 422, 42202);
+        assert_error(
+            s.get(&format!("/subjects/a/versions/{bad}")).await,
+            422,
+            42202,
+        );
     }
 }
 
@@ -122,20 +154,47 @@ async fn framework_errors_are_confluent_shaped() {
     assert_error(s.call("PATCH", "/config", None).await, 405, 405);
 
     let url = format!("{}/subjects/x/versions", s.base);
-    let r = s.client.post(&url).header("Content-Type", "text/plain").body("{}").send().await.unwrap();
+    let r = s
+        .client
+        .post(&url)
+        .header("Content-Type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 415);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error_code"], 415);
 
-    let r = s.client.post(&url).header("Content-Type", CT).body("{not json").send().await.unwrap();
+    let r = s
+        .client
+        .post(&url)
+        .header("Content-Type", CT)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error_code"], 400);
 
-    let r = s.client.post(&url).header("Content-Type", CT).body(r#"{"schema": 5}"#).send().await.unwrap();
+    let r = s
+        .client
+        .post(&url)
+        .header("Content-Type", CT)
+        .body(r#"{"schema": 5}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 400, "wrong JSON types are a 400");
 
-    let r = s.client.get(format!("{}/config", s.base)).header("Accept", "text/html").send().await.unwrap();
+    let r = s
+        .client
+        .get(format!("{}/config", s.base))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 406);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error_code"], 406);
@@ -168,7 +227,10 @@ async fn content_types_and_accept_negotiation() {
         (None, "application/vnd.schemaregistry.v1+json"),
         (Some("*/*"), "application/vnd.schemaregistry.v1+json"),
         (Some("application/json"), "application/json"),
-        (Some("application/vnd.schemaregistry+json"), "application/vnd.schemaregistry+json"),
+        (
+            Some("application/vnd.schemaregistry+json"),
+            "application/vnd.schemaregistry+json",
+        ),
         (
             Some("application/vnd.schemaregistry.v1+json; q=0.9, application/json; q=0.5"),
             "application/vnd.schemaregistry.v1+json",
@@ -196,8 +258,13 @@ async fn lenient_requests() {
         )
         .await;
     assert_eq!(st, 200, "{v}");
-    assert_eq!(s.get("/subjects/").await, (200, json!(["com/acme/user.proto"])));
-    let (st, v) = s.get("/subjects/com%2Facme%2Fuser.proto/versions/latest/").await;
+    assert_eq!(
+        s.get("/subjects/").await,
+        (200, json!(["com/acme/user.proto"]))
+    );
+    let (st, v) = s
+        .get("/subjects/com%2Facme%2Fuser.proto/versions/latest/")
+        .await;
     assert_eq!(st, 200);
     assert_eq!(v["subject"], "com/acme/user.proto");
     let (st, v) = s.get("/config/").await;
@@ -205,7 +272,10 @@ async fn lenient_requests() {
     assert_eq!(v["compatibilityLevel"], "BACKWARD");
     // deleted=TRUE parses as true.
     s.delete("/subjects/com%2Facme%2Fuser.proto").await;
-    assert_eq!(s.get("/subjects?deleted=TRUE").await, (200, json!(["com/acme/user.proto"])));
+    assert_eq!(
+        s.get("/subjects?deleted=TRUE").await,
+        (200, json!(["com/acme/user.proto"]))
+    );
     assert_eq!(s.get("/subjects?deleted=False").await, (200, json!([])));
 }
 
@@ -219,32 +289,69 @@ async fn invalid_schemas_are_42201() {
         r#"{"type":"record","name":"X","fields":[{"name":"a","type":"Undefined"}]}"#,
         r#"{"type":"record","name":"X","fields":[{"name":"a","type":"int","default":"oops"}]}"#,
     ] {
-        let (st, v) = s.post("/subjects/bad/versions", json!({"schema": bad})).await;
-        assert_eq!((st, v["error_code"].clone()), (422, json!(42201)), "{bad}: {v}");
-        assert!(v["message"].as_str().unwrap().contains("Invalid schema"), "{v}");
+        let (st, v) = s
+            .post("/subjects/bad/versions", json!({"schema": bad}))
+            .await;
+        assert_eq!(
+            (st, v["error_code"].clone()),
+            (422, json!(42201)),
+            "{bad}: {v}"
+        );
+        assert!(
+            v["message"].as_str().unwrap().contains("Invalid schema"),
+            "{v}"
+        );
     }
     assert_error(
-        s.post("/subjects/bad/versions", json!({"schema": USER_V1, "schemaType": "XML"})).await,
+        s.post(
+            "/subjects/bad/versions",
+            json!({"schema": USER_V1, "schemaType": "XML"}),
+        )
+        .await,
         422,
         42201,
     );
     // An empty schema on a subject with no versions.
-    assert_error(s.post("/subjects/bad/versions", json!({"schema": ""})).await, 422, 42201);
-    assert_error(s.post("/subjects/bad/versions", json!({})).await, 422, 42201);
+    assert_error(
+        s.post("/subjects/bad/versions", json!({"schema": ""}))
+            .await,
+        422,
+        42201,
+    );
+    assert_error(
+        s.post("/subjects/bad/versions", json!({})).await,
+        422,
+        42201,
+    );
     // Nothing of it was stored.
     assert_error(s.get("/subjects/bad/versions").await, 404, 40401);
     // Invalid subject names.
-    assert_error(s.post("/subjects/__GLOBAL/versions", json!({"schema": USER_V1})).await, 422, 42208);
-    assert_error(s.post("/subjects/a%01b/versions", json!({"schema": USER_V1})).await, 422, 42208);
+    assert_error(
+        s.post("/subjects/__GLOBAL/versions", json!({"schema": USER_V1}))
+            .await,
+        422,
+        42208,
+    );
+    assert_error(
+        s.post("/subjects/a%01b/versions", json!({"schema": USER_V1}))
+            .await,
+        422,
+        42208,
+    );
 }
 
 #[tokio::test]
 async fn incompatible_registration_is_409() {
     let s = TestServer::start().await;
     s.register("u", USER_V1).await;
-    let (st, v) = s.post("/subjects/u/versions", json!({"schema": USER_BAD})).await;
+    let (st, v) = s
+        .post("/subjects/u/versions", json!({"schema": USER_BAD}))
+        .await;
     assert_eq!((st, v["error_code"].clone()), (409, json!(409)), "{v}");
-    assert!(v["message"].as_str().unwrap().contains("incompatible"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("incompatible"),
+        "{v}"
+    );
     assert_eq!(s.get("/subjects/u/versions").await, (200, json!([1])));
     // With NONE it goes through.
     s.put("/config/u", json!({"compatibility": "NONE"})).await;
@@ -257,54 +364,100 @@ async fn compatibility_endpoints() {
     let s = TestServer::start().await;
     // A new subject is compatible with "latest" (the Gradle plugin relies on it).
     assert_eq!(
-        s.post("/compatibility/subjects/new/versions/latest", json!({"schema": USER_V1})).await,
+        s.post(
+            "/compatibility/subjects/new/versions/latest",
+            json!({"schema": USER_V1})
+        )
+        .await,
         (200, json!({"is_compatible": true}))
     );
     assert_eq!(
-        s.post("/compatibility/subjects/new/versions", json!({"schema": USER_V1})).await,
+        s.post(
+            "/compatibility/subjects/new/versions",
+            json!({"schema": USER_V1})
+        )
+        .await,
         (200, json!({"is_compatible": true}))
     );
     assert_error(
-        s.post("/compatibility/subjects/new/versions/3", json!({"schema": USER_V1})).await,
+        s.post(
+            "/compatibility/subjects/new/versions/3",
+            json!({"schema": USER_V1}),
+        )
+        .await,
         404,
         40402,
     );
     s.register("u", USER_V1).await;
     assert_eq!(
-        s.post("/compatibility/subjects/u/versions/latest", json!({"schema": USER_V2})).await,
+        s.post(
+            "/compatibility/subjects/u/versions/latest",
+            json!({"schema": USER_V2})
+        )
+        .await,
         (200, json!({"is_compatible": true}))
     );
     assert_eq!(
-        s.post("/compatibility/subjects/u/versions/latest?verbose=false", json!({"schema": USER_BAD})).await,
+        s.post(
+            "/compatibility/subjects/u/versions/latest?verbose=false",
+            json!({"schema": USER_BAD})
+        )
+        .await,
         (200, json!({"is_compatible": false}))
     );
     let (st, v) = s
-        .post("/compatibility/subjects/u/versions/1?verbose=True", json!({"schema": USER_BAD}))
+        .post(
+            "/compatibility/subjects/u/versions/1?verbose=True",
+            json!({"schema": USER_BAD}),
+        )
         .await;
     assert_eq!(st, 200);
     assert_eq!(v["is_compatible"], false);
     let msgs = v["messages"].as_array().unwrap();
     assert!(
-        msgs.iter().any(|m| m.as_str().unwrap().contains("READER_FIELD_MISSING_DEFAULT_VALUE")),
+        msgs.iter().any(|m| m
+            .as_str()
+            .unwrap()
+            .contains("READER_FIELD_MISSING_DEFAULT_VALUE")),
         "{v}"
     );
-    assert!(msgs.iter().any(|m| m.as_str().unwrap().contains("oldSchemaVersion: 1")), "{v}");
+    assert!(
+        msgs.iter()
+            .any(|m| m.as_str().unwrap().contains("oldSchemaVersion: 1")),
+        "{v}"
+    );
     // Trailing slash, as the Java client sends for the all-versions check.
-    let (st, v) = s.post("/compatibility/subjects/u/versions/", json!({"schema": USER_BAD})).await;
+    let (st, v) = s
+        .post(
+            "/compatibility/subjects/u/versions/",
+            json!({"schema": USER_BAD}),
+        )
+        .await;
     assert_eq!((st, v["is_compatible"].clone()), (200, json!(false)));
     // Invalid schemas: 42201, or a message with verbose.
     assert_error(
-        s.post("/compatibility/subjects/u/versions/latest", json!({"schema": "{bad"})).await,
+        s.post(
+            "/compatibility/subjects/u/versions/latest",
+            json!({"schema": "{bad"}),
+        )
+        .await,
         422,
         42201,
     );
     let (st, v) = s
-        .post("/compatibility/subjects/u/versions/latest?verbose=true", json!({"schema": "{bad"}))
+        .post(
+            "/compatibility/subjects/u/versions/latest?verbose=true",
+            json!({"schema": "{bad"}),
+        )
         .await;
     assert_eq!((st, v["is_compatible"].clone()), (200, json!(false)));
     assert_eq!(v["messages"].as_array().unwrap().len(), 1);
     assert_error(
-        s.post("/compatibility/subjects/u/versions/zero", json!({"schema": USER_V1})).await,
+        s.post(
+            "/compatibility/subjects/u/versions/zero",
+            json!({"schema": USER_V1}),
+        )
+        .await,
         422,
         42202,
     );
@@ -321,18 +474,25 @@ async fn transitive_levels_check_every_live_version() {
     s.register("t", v2).await;
     // BACKWARD: v3 reads v2 data (b present) — fine.
     assert_eq!(
-        s.post("/compatibility/subjects/t/versions", json!({"schema": v3})).await,
+        s.post("/compatibility/subjects/t/versions", json!({"schema": v3}))
+            .await,
         (200, json!({"is_compatible": true}))
     );
-    s.put("/config/t", json!({"compatibility": "BACKWARD_TRANSITIVE"})).await;
+    s.put("/config/t", json!({"compatibility": "BACKWARD_TRANSITIVE"}))
+        .await;
     // Transitively v3 cannot read v1 data (no b, no default).
     assert_eq!(
-        s.post("/compatibility/subjects/t/versions", json!({"schema": v3})).await,
+        s.post("/compatibility/subjects/t/versions", json!({"schema": v3}))
+            .await,
         (200, json!({"is_compatible": false}))
     );
     // The per-version endpoint compares with that version only.
     assert_eq!(
-        s.post("/compatibility/subjects/t/versions/2", json!({"schema": v3})).await,
+        s.post(
+            "/compatibility/subjects/t/versions/2",
+            json!({"schema": v3})
+        )
+        .await,
         (200, json!({"is_compatible": true}))
     );
     let (st, _) = s.post("/subjects/t/versions", json!({"schema": v3})).await;
@@ -345,12 +505,22 @@ async fn deletes_soft_then_hard() {
     let id1 = s.register("d", USER_V1).await;
     s.register("d", USER_V2).await;
     // Hard delete needs a soft delete first.
-    assert_error(s.delete("/subjects/d/versions/1?permanent=true").await, 404, 40407);
+    assert_error(
+        s.delete("/subjects/d/versions/1?permanent=true").await,
+        404,
+        40407,
+    );
     assert_eq!(s.delete("/subjects/d/versions/1").await, (200, json!(1)));
     assert_error(s.delete("/subjects/d/versions/1").await, 404, 40406);
     assert_eq!(s.get("/subjects/d/versions").await, (200, json!([2])));
-    assert_eq!(s.get("/subjects/d/versions?deleted=true").await, (200, json!([1, 2])));
-    assert_eq!(s.get("/subjects/d/versions?deletedOnly=true").await, (200, json!([1])));
+    assert_eq!(
+        s.get("/subjects/d/versions?deleted=true").await,
+        (200, json!([1, 2]))
+    );
+    assert_eq!(
+        s.get("/subjects/d/versions?deletedOnly=true").await,
+        (200, json!([1]))
+    );
     assert_error(s.get("/subjects/d/versions/1").await, 404, 40402);
     let (st, v) = s.get("/subjects/d/versions/1?deleted=true").await;
     assert_eq!((st, v["deleted"].clone()), (200, json!(true)));
@@ -361,8 +531,15 @@ async fn deletes_soft_then_hard() {
     s.register("d", v3).await;
     assert_eq!(s.get("/subjects/d/versions").await, (200, json!([2, 3])));
 
-    assert_eq!(s.delete("/subjects/d/versions/1?permanent=true").await, (200, json!(1)));
-    assert_error(s.get("/subjects/d/versions/1?deleted=true").await, 404, 40402);
+    assert_eq!(
+        s.delete("/subjects/d/versions/1?permanent=true").await,
+        (200, json!(1))
+    );
+    assert_error(
+        s.get("/subjects/d/versions/1?deleted=true").await,
+        404,
+        40402,
+    );
 
     // Subject deletes.
     assert_error(s.delete("/subjects/d?permanent=true").await, 404, 40405);
@@ -371,7 +548,10 @@ async fn deletes_soft_then_hard() {
     assert_eq!(s.get("/subjects").await, (200, json!([])));
     assert_eq!(s.get("/subjects?deleted=true").await, (200, json!(["d"])));
     assert_error(s.get("/subjects/d/versions").await, 404, 40401);
-    assert_eq!(s.delete("/subjects/d?permanent=true").await, (200, json!([2, 3])));
+    assert_eq!(
+        s.delete("/subjects/d?permanent=true").await,
+        (200, json!([2, 3]))
+    );
     assert_eq!(s.get("/subjects?deleted=true").await, (200, json!([])));
     assert_error(s.delete("/subjects/d").await, 404, 40401);
     // Every version of id1 is gone: the id no longer resolves.
@@ -404,10 +584,18 @@ async fn references_and_referencedby() {
     );
     let (_, v) = s.get(&format!("/schemas/ids/{cust_id}")).await;
     assert_eq!(v["references"][0]["subject"], "address");
-    assert_eq!(s.get("/subjects/address/versions/1/referencedby").await, (200, json!([cust_id])));
+    assert_eq!(
+        s.get("/subjects/address/versions/1/referencedby").await,
+        (200, json!([cust_id]))
+    );
 
     // Without the reference the type is undefined.
-    assert_error(s.post("/subjects/c2/versions", json!({"schema": customer})).await, 422, 42201);
+    assert_error(
+        s.post("/subjects/c2/versions", json!({"schema": customer}))
+            .await,
+        422,
+        42201,
+    );
     // A reference to nothing.
     assert_error(
         s.post(
@@ -423,26 +611,60 @@ async fn references_and_referencedby() {
     assert_error(s.delete("/subjects/address").await, 422, 42206);
     // Once the referrer is gone (soft), soft delete works; hard still blocked until it is hard-deleted.
     s.delete("/subjects/customer").await;
-    assert_eq!(s.get("/subjects/address/versions/1/referencedby").await, (200, json!([])));
     assert_eq!(
-        s.get("/subjects/address/versions/1/referencedby?deleted=true").await,
+        s.get("/subjects/address/versions/1/referencedby").await,
+        (200, json!([]))
+    );
+    assert_eq!(
+        s.get("/subjects/address/versions/1/referencedby?deleted=true")
+            .await,
         (200, json!([cust_id]))
     );
-    assert_eq!(s.delete("/subjects/address/versions/1").await, (200, json!(1)));
-    assert_error(s.delete("/subjects/address/versions/1?permanent=true").await, 422, 42206);
+    assert_eq!(
+        s.delete("/subjects/address/versions/1").await,
+        (200, json!(1))
+    );
+    assert_error(
+        s.delete("/subjects/address/versions/1?permanent=true")
+            .await,
+        422,
+        42206,
+    );
     s.delete("/subjects/customer?permanent=true").await;
-    assert_eq!(s.delete("/subjects/address/versions/1?permanent=true").await, (200, json!(1)));
+    assert_eq!(
+        s.delete("/subjects/address/versions/1?permanent=true")
+            .await,
+        (200, json!(1))
+    );
     assert_error(s.get(&format!("/schemas/ids/{addr_id}")).await, 404, 40403);
 }
 
 #[tokio::test]
 async fn config_levels_and_inheritance() {
     let s = TestServer::start().await;
-    assert_eq!(s.get("/config").await, (200, json!({"compatibilityLevel": "BACKWARD"})));
-    assert_eq!(s.put("/config", json!({"compatibility": "full"})).await, (200, json!({"compatibility": "FULL"})));
-    assert_eq!(s.get("/config").await, (200, json!({"compatibilityLevel": "FULL"})));
-    assert_error(s.put("/config", json!({"compatibility": "SIDEWAYS"})).await, 422, 42203);
-    assert_error(s.put("/config/x", json!({"compatibility": "SIDEWAYS"})).await, 422, 42203);
+    assert_eq!(
+        s.get("/config").await,
+        (200, json!({"compatibilityLevel": "BACKWARD"}))
+    );
+    assert_eq!(
+        s.put("/config", json!({"compatibility": "full"})).await,
+        (200, json!({"compatibility": "FULL"}))
+    );
+    assert_eq!(
+        s.get("/config").await,
+        (200, json!({"compatibilityLevel": "FULL"}))
+    );
+    assert_error(
+        s.put("/config", json!({"compatibility": "SIDEWAYS"})).await,
+        422,
+        42203,
+    );
+    assert_error(
+        s.put("/config/x", json!({"compatibility": "SIDEWAYS"}))
+            .await,
+        422,
+        42203,
+    );
 
     assert_error(s.get("/config/x").await, 404, 40408);
     assert_eq!(
@@ -453,7 +675,10 @@ async fn config_levels_and_inheritance() {
         s.put("/config/x", json!({"compatibility": "NONE"})).await,
         (200, json!({"compatibility": "NONE"}))
     );
-    assert_eq!(s.get("/config/x").await, (200, json!({"compatibilityLevel": "NONE"})));
+    assert_eq!(
+        s.get("/config/x").await,
+        (200, json!({"compatibilityLevel": "NONE"}))
+    );
     // Partial update keeps the level.
     assert_eq!(
         s.put("/config/x", json!({"normalize": true})).await,
@@ -461,11 +686,20 @@ async fn config_levels_and_inheritance() {
     );
     assert_eq!(
         s.delete("/config/x").await,
-        (200, json!({"compatibilityLevel": "NONE", "normalize": true}))
+        (
+            200,
+            json!({"compatibilityLevel": "NONE", "normalize": true})
+        )
     );
     assert_error(s.delete("/config/x").await, 404, 40401);
-    assert_eq!(s.delete("/config").await, (200, json!({"compatibilityLevel": "FULL"})));
-    assert_eq!(s.get("/config").await, (200, json!({"compatibilityLevel": "BACKWARD"})));
+    assert_eq!(
+        s.delete("/config").await,
+        (200, json!({"compatibilityLevel": "FULL"}))
+    );
+    assert_eq!(
+        s.get("/config").await,
+        (200, json!({"compatibilityLevel": "BACKWARD"}))
+    );
 }
 
 #[tokio::test]
@@ -473,48 +707,95 @@ async fn modes_readonly_and_import() {
     let s = TestServer::start().await;
     assert_eq!(s.get("/mode").await, (200, json!({"mode": "READWRITE"})));
     assert_error(s.get("/mode/x").await, 404, 40409);
-    assert_eq!(s.get("/mode/x?defaultToGlobal=true").await, (200, json!({"mode": "READWRITE"})));
-    assert_error(s.put("/mode", json!({"mode": "SOMETIMES"})).await, 422, 42204);
+    assert_eq!(
+        s.get("/mode/x?defaultToGlobal=true").await,
+        (200, json!({"mode": "READWRITE"}))
+    );
+    assert_error(
+        s.put("/mode", json!({"mode": "SOMETIMES"})).await,
+        422,
+        42204,
+    );
 
     s.register("ro", USER_V1).await;
-    assert_eq!(s.put("/mode/ro", json!({"mode": "readonly"})).await, (200, json!({"mode": "READONLY"})));
-    assert_error(s.post("/subjects/ro/versions", json!({"schema": USER_V2})).await, 422, 42205);
+    assert_eq!(
+        s.put("/mode/ro", json!({"mode": "readonly"})).await,
+        (200, json!({"mode": "READONLY"}))
+    );
+    assert_error(
+        s.post("/subjects/ro/versions", json!({"schema": USER_V2}))
+            .await,
+        422,
+        42205,
+    );
     assert_error(s.delete("/subjects/ro/versions/1").await, 422, 42205);
-    assert_error(s.put("/config/ro", json!({"compatibility": "NONE"})).await, 422, 42205);
+    assert_error(
+        s.put("/config/ro", json!({"compatibility": "NONE"})).await,
+        422,
+        42205,
+    );
     // Reads still work, and re-registering an existing schema answers its id.
     assert_eq!(s.get("/subjects/ro/versions").await.0, 200);
     assert_eq!(s.register("ro", USER_V1).await, 1);
-    assert_eq!(s.delete("/mode/ro").await, (200, json!({"mode": "READONLY"})));
+    assert_eq!(
+        s.delete("/mode/ro").await,
+        (200, json!({"mode": "READONLY"}))
+    );
     assert_error(s.delete("/mode/ro").await, 404, 40401);
 
     // IMPORT over existing subjects needs force.
     assert_error(s.put("/mode", json!({"mode": "IMPORT"})).await, 422, 42205);
-    assert_eq!(s.put("/mode?force=true", json!({"mode": "IMPORT"})).await, (200, json!({"mode": "IMPORT"})));
+    assert_eq!(
+        s.put("/mode?force=true", json!({"mode": "IMPORT"})).await,
+        (200, json!({"mode": "IMPORT"}))
+    );
     // Registering without an id in IMPORT mode is refused.
-    assert_error(s.post("/subjects/imp/versions", json!({"schema": USER_V2})).await, 422, 42205);
-    let (st, v) = s
-        .post("/subjects/imp/versions", json!({"schema": USER_V2, "id": 100, "version": 7}))
-        .await;
-    assert_eq!(st, 200, "{v}");
-    assert_eq!((v["id"].clone(), v["version"].clone()), (json!(100), json!(7)));
-    // An id that already holds other content cannot be overwritten.
     assert_error(
-        s.post("/subjects/imp2/versions", json!({"schema": USER_BAD, "id": 100})).await,
+        s.post("/subjects/imp/versions", json!({"schema": USER_V2}))
+            .await,
         422,
         42205,
     );
-    assert_eq!(s.put("/mode", json!({"mode": "READWRITE"})).await, (200, json!({"mode": "READWRITE"})));
+    let (st, v) = s
+        .post(
+            "/subjects/imp/versions",
+            json!({"schema": USER_V2, "id": 100, "version": 7}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        (v["id"].clone(), v["version"].clone()),
+        (json!(100), json!(7))
+    );
+    // An id that already holds other content cannot be overwritten.
+    assert_error(
+        s.post(
+            "/subjects/imp2/versions",
+            json!({"schema": USER_BAD, "id": 100}),
+        )
+        .await,
+        422,
+        42205,
+    );
+    assert_eq!(
+        s.put("/mode", json!({"mode": "READWRITE"})).await,
+        (200, json!({"mode": "READWRITE"}))
+    );
     // The id counter moved past imported ids; the id is not allowed outside IMPORT.
     let fresh = record("AfterImport", &[("z", "long")]);
     assert_eq!(s.register("after", &fresh).await, 101);
     assert_error(
-        s.post("/subjects/x/versions", json!({"schema": USER_V1, "id": 5})).await,
+        s.post("/subjects/x/versions", json!({"schema": USER_V1, "id": 5}))
+            .await,
         422,
         42205,
     );
     // Version must be one more than the previous in READWRITE.
     let (st, v) = s
-        .post("/subjects/imp/versions", json!({"schema": record("Z", &[("q", "int")]), "version": 3}))
+        .post(
+            "/subjects/imp/versions",
+            json!({"schema": record("Z", &[("q", "int")]), "version": 3}),
+        )
         .await;
     assert_eq!((st, v["error_code"].clone()), (422, json!(42201)), "{v}");
 }
@@ -522,9 +803,17 @@ async fn modes_readonly_and_import() {
 #[tokio::test]
 async fn body_size_is_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    let s = TestServer::start_with(dir, charter_registry::ApiOptions { max_body_bytes: 1024 }).await;
+    let s = TestServer::start_with(
+        dir,
+        charter_registry::ApiOptions {
+            max_body_bytes: 1024,
+        },
+    )
+    .await;
     let big = "x".repeat(4096);
-    let (st, v) = s.post("/subjects/big/versions", json!({"schema": big})).await;
+    let (st, v) = s
+        .post("/subjects/big/versions", json!({"schema": big}))
+        .await;
     assert_eq!((st, v["error_code"].clone()), (413, json!(413)), "{v}");
     // And the server keeps serving.
     assert_eq!(s.get("/").await, (200, json!({})));
@@ -534,8 +823,14 @@ async fn body_size_is_bounded() {
 async fn hostile_schemas_do_not_crash() {
     let s = TestServer::start().await;
     // Deep nesting: far past any sane schema.
-    let deep = format!("{}\"int\"{}", "{\"type\":\"array\",\"items\":".repeat(5000), "}".repeat(5000));
-    let (st, v) = s.post("/subjects/deep/versions", json!({"schema": deep})).await;
+    let deep = format!(
+        "{}\"int\"{}",
+        "{\"type\":\"array\",\"items\":".repeat(5000),
+        "}".repeat(5000)
+    );
+    let (st, v) = s
+        .post("/subjects/deep/versions", json!({"schema": deep}))
+        .await;
     assert_eq!((st, v["error_code"].clone()), (422, json!(42201)), "{v}");
     // Wide: many fields is fine.
     let fields: Vec<(String, &str)> = (0..2000).map(|i| (format!("f{i}"), "int")).collect();
@@ -553,7 +848,9 @@ async fn concurrent_registrations_of_one_schema_get_one_id() {
     for i in 0..16 {
         let s = s.clone();
         let schema = schema.clone();
-        tasks.push(tokio::spawn(async move { s.register(&format!("s{}", i % 4), &schema).await }));
+        tasks.push(tokio::spawn(async move {
+            s.register(&format!("s{}", i % 4), &schema).await
+        }));
     }
     let mut ids = Vec::new();
     for t in tasks {
@@ -561,7 +858,10 @@ async fn concurrent_registrations_of_one_schema_get_one_id() {
     }
     assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
     for i in 0..4 {
-        assert_eq!(s.get(&format!("/subjects/s{i}/versions")).await, (200, json!([1])));
+        assert_eq!(
+            s.get(&format!("/subjects/s{i}/versions")).await,
+            (200, json!([1]))
+        );
     }
 }
 
@@ -570,14 +870,24 @@ async fn state_survives_restart() {
     let s = TestServer::start().await;
     s.register("keep", USER_V1).await;
     s.register("keep", USER_V2).await;
-    s.put("/config/keep", json!({"compatibility": "FULL"})).await;
+    s.put("/config/keep", json!({"compatibility": "FULL"}))
+        .await;
     assert_eq!(s.delete("/subjects/keep/versions/1").await.0, 200);
     s.put("/mode/keep", json!({"mode": "READONLY"})).await;
     let s = s.restart().await;
     assert_eq!(s.get("/subjects/keep/versions").await, (200, json!([2])));
-    assert_eq!(s.get("/subjects/keep/versions?deleted=true").await, (200, json!([1, 2])));
-    assert_eq!(s.get("/config/keep").await, (200, json!({"compatibilityLevel": "FULL"})));
-    assert_eq!(s.get("/mode/keep").await, (200, json!({"mode": "READONLY"})));
+    assert_eq!(
+        s.get("/subjects/keep/versions?deleted=true").await,
+        (200, json!([1, 2]))
+    );
+    assert_eq!(
+        s.get("/config/keep").await,
+        (200, json!({"compatibilityLevel": "FULL"}))
+    );
+    assert_eq!(
+        s.get("/mode/keep").await,
+        (200, json!({"mode": "READONLY"}))
+    );
     s.delete("/mode/keep").await;
     let fresh = record("New", &[("z", "long")]);
     assert_eq!(s.register("n", &fresh).await, 3);
