@@ -16,6 +16,10 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd -- "$SCRIPT_DIR/../.." && pwd)"
+# A relative CHARTER_BIN is relative to the caller's directory.
+if [[ -n "${CHARTER_BIN:-}" && "$CHARTER_BIN" != /* ]]; then
+    CHARTER_BIN="$PWD/$CHARTER_BIN"
+fi
 cd "$REPO_ROOT"
 
 log() { printf 'interop: %s\n' "$*" >&2; }
@@ -30,9 +34,10 @@ else
     [[ -x "$CHARTER_BIN" ]] || { log "build did not produce $CHARTER_BIN"; exit 2; }
 fi
 CHARTER_BIN="$(cd -- "$(dirname -- "$CHARTER_BIN")" && pwd)/$(basename -- "$CHARTER_BIN")"
+export CHARTER_BIN
 
 # ---------------------------------------------------------------- python venv
-VENV="${CHARTER_VENV:-$HOME/.cache/charter-venv}"
+VENV="${CHARTER_VENV:-${HOME:-/tmp}/.cache/charter-venv}"
 # Versions known to install from the package index this project uses. confluent-kafka 2.16.1's
 # extras need a certifi release the index lacks, so stay on 2.16.0.
 REQUIREMENTS=(
@@ -72,7 +77,8 @@ fi
 
 STAMP="$VENV/.charter-interop-requirements"
 WANT="$(printf '%s\n' "${REQUIREMENTS[@]}")"
-if [[ ! -f "$STAMP" ]] || [[ "$(cat "$STAMP")" != "$WANT" ]]; then
+if [[ ! -f "$STAMP" ]] || [[ "$(cat "$STAMP")" != "$WANT" ]] \
+    || ! "$VENV/bin/python" -c 'import confluent_kafka.schema_registry.avro, fastavro, pytest, requests' >/dev/null 2>&1; then
     log "installing ${REQUIREMENTS[*]}"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${REQUIREMENTS[@]}" </dev/null
     printf '%s\n' "$WANT" > "$STAMP"
