@@ -6,8 +6,11 @@
 //! - [`schema_type`]: the `schemaType` values the registry speaks (`AVRO`, `JSON`, `PROTOBUF`).
 //! - [`avro`]: Avro schema parsing (strict for new schemas, lenient for stored ones), resolution of
 //!   named types across references, and the canonical and normalized text forms.
+//! - [`wire`]: the Confluent wire format (magic byte and schema id, Protobuf message indexes,
+//!   header GUIDs).
 
 pub mod avro;
 pub mod schema_type;
+pub mod wire;
 
 pub use schema_type::SchemaType;
