@@ -794,7 +794,7 @@ async fn modes_readonly_and_import() {
     let (st, v) = s
         .post(
             "/subjects/imp/versions",
-            json!({"schema": record("Z", &[("q", "int")]), "version": 3}),
+            json!({"schema": USER_V1, "version": 3}),
         )
         .await;
     assert_eq!((st, v["error_code"].clone()), (422, json!(42201)), "{v}");

@@ -57,20 +57,25 @@ pub fn check(
         let mut errors = Vec::new();
         if new.schema_type() != old.schema.schema_type() {
             errors.push("Incompatible because of different schema type".to_string());
+            errors.extend(version_notes(old));
         } else {
-            if level.checks_backward() {
-                errors.extend(reader_errors(new, &old.schema));
-            }
+            // Confluent's order for FULL: old-reads-new first, then new-reads-old; the version
+            // notes follow the new-reads-old part, and only when it has something to say.
             if level.checks_forward() {
-                errors.extend(reader_errors(&old.schema, new));
+                errors.extend(reader_errors(&old.schema, new, "old", "new"));
+                if !level.checks_backward() && !errors.is_empty() {
+                    errors.extend(version_notes(old));
+                }
+            }
+            if level.checks_backward() {
+                let backward = reader_errors(new, &old.schema, "new", "old");
+                if !backward.is_empty() {
+                    errors.extend(backward);
+                    errors.extend(version_notes(old));
+                }
             }
         }
         if !errors.is_empty() {
-            errors.push(format!("{{oldSchemaVersion: {}}}", old.version));
-            errors.push(format!(
-                "{{oldSchema: '{}'}}",
-                truncate(&old.text, 10 * 1024)
-            ));
             errors.push(format!(
                 "{{validateFields: 'false', compatibility: '{}'}}",
                 level.as_str()
@@ -84,12 +89,26 @@ pub fn check(
     CompatibilityResult::compatible()
 }
 
-/// Messages for everything that stops `reader` from reading data written with `writer`.
-fn reader_errors(reader: &ParsedSchema, writer: &ParsedSchema) -> Vec<String> {
+/// `{oldSchemaVersion: N}` and `{oldSchema: '…'}` (cut at 10 KiB, as Confluent does).
+fn version_notes(old: &Previous) -> [String; 2] {
+    [
+        format!("{{oldSchemaVersion: {}}}", old.version),
+        format!("{{oldSchema: '{}'}}", truncate(&old.text, 10 * 1024)),
+    ]
+}
+
+/// Messages for everything that stops `reader` from reading data written with `writer`;
+/// `reader_role`/`writer_role` ("new"/"old") word the descriptions.
+fn reader_errors(
+    reader: &ParsedSchema,
+    writer: &ParsedSchema,
+    reader_role: &str,
+    writer_role: &str,
+) -> Vec<String> {
     match (reader, writer) {
         (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) => avro::check(r, w)
             .iter()
-            .map(avro::Incompatibility::to_confluent_message)
+            .map(|i| i.to_confluent_message_as(reader_role, writer_role))
             .collect(),
     }
 }
