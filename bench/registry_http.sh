@@ -13,7 +13,7 @@ dur="${1:-15}"
 target="${CARGO_TARGET_DIR:-$repo/target}"
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk"; exit 1; }
 
-cargo build --release -q -p charter-broker -p charter-registry --example ceiling
+[ -n "${CHARTER_BENCH_NO_BUILD:-}" ] || { cargo build --release -q -p charter-broker && cargo build --release -q -p charter-registry --example ceiling; }
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -38,8 +38,8 @@ wrk.body = [[$body]]
 wrk.headers["Content-Type"] = "application/vnd.schemaregistry.v1+json"
 LUA
 cat > "$work/register.lua" <<'LUA'
+-- `tid` is a global of each thread's Lua state, set by setup(); names never collide.
 local counter = 0
-local tid = 0
 local threads = 0
 function setup(thread)
   threads = threads + 1
@@ -47,7 +47,7 @@ function setup(thread)
 end
 function request()
   counter = counter + 1
-  local name = "R" .. tid .. "_" .. counter
+  local name = "R" .. (tid or 0) .. "_" .. counter
   local body = '{"schema":"{\\"type\\":\\"record\\",\\"name\\":\\"' .. name ..
     '\\",\\"fields\\":[{\\"name\\":\\"f\\",\\"type\\":\\"int\\"}]}"}'
   return wrk.format("POST", "/subjects/bench-" .. name .. "/versions",
@@ -81,10 +81,14 @@ read -r c_lk c_lk50 c_lk99 < <(run http://127.0.0.1:18082/subjects/bench 64 "$wo
 read -r r_lk r_lk50 r_lk99 < <(run http://127.0.0.1:18081/subjects/bench 64 "$work/lookup.lua")
 read -r reg reg50 reg99 < <(run http://127.0.0.1:18081 16 "$work/register.lua")
 
+# Every request registered a distinct new schema: count what the registry now holds.
+registered=$(curl -sf "http://127.0.0.1:18081/subjects?subjectPrefix=bench-R" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+echo "registered subjects after the registration run: $registered" >&2
+
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 echo
 echo "| scenario | charter req/s | p50 / p99 | ceiling req/s | p50 / p99 | ratio |"
 echo "|---|---|---|---|---|---|"
 echo "| GET /schemas/ids/{id}, 64 conns | $r_get | $r_get50 / $r_get99 | $c_get | $c_get50 / $c_get99 | $(ratio "$r_get" "$c_get")× |"
 echo "| POST /subjects/{s} lookup, 64 conns | $r_lk | $r_lk50 / $r_lk99 | $c_lk | $c_lk50 / $c_lk99 | $(ratio "$r_lk" "$c_lk")× |"
-echo "| POST /subjects/{s}/versions new schemas, 16 conns (fsync'd) | $reg | $reg50 / $reg99 | – | – | – |"
+echo "| POST /subjects/{s}/versions new schemas, 16 conns (fsync'd; $registered new subjects) | $reg | $reg50 / $reg99 | – | – | – |"

@@ -472,7 +472,12 @@ impl Registry {
             if !importing {
                 let level = self.effective_level(&st, subject);
                 let previous = self.live_history(&st, subject)?;
-                let result = compat::check(level, &parsed, &previous);
+                let result = compat::check(
+                    level,
+                    &parsed,
+                    &previous,
+                    self.effective_policy(&st, subject),
+                );
                 if !result.is_compatible {
                     return Err(RegistryError::Incompatible {
                         subject: subject.to_string(),
@@ -597,7 +602,12 @@ impl Registry {
             }
             Err(e) => return Err(e),
         };
-        Ok(compat::check(level, &parsed, &previous))
+        Ok(compat::check(
+            level,
+            &parsed,
+            &previous,
+            self.effective_policy(&st, subject),
+        ))
     }
 
     /// Live versions of a subject, oldest first, parsed.
@@ -785,6 +795,19 @@ impl Registry {
         match st.config(Some(subject)) {
             Some(s) => global.merged_with(s),
             None => global,
+        }
+    }
+
+    /// The JSON Schema `compatibilityPolicy` in force (STRICT unless configured LENIENT).
+    fn effective_policy(&self, st: &State, subject: &str) -> compat::json::Policy {
+        match self
+            .effective_config(st, subject)
+            .extras
+            .get("compatibilityPolicy")
+            .and_then(|v| v.as_str())
+        {
+            Some(p) if p.eq_ignore_ascii_case("LENIENT") => compat::json::Policy::Lenient,
+            _ => compat::json::Policy::Strict,
         }
     }
 
@@ -1024,18 +1047,21 @@ fn validate_subject(subject: &str) -> Result<(), RegistryError> {
     Ok(())
 }
 
-/// Resolves references to concrete versions and returns them with the texts of every schema
-/// they pull in, dependencies first (each text once).
+/// References made concrete, with `(name, text)` of every schema they pull in.
+type ResolvedReferences = (Vec<SchemaReference>, Vec<(String, String)>);
+
+/// Resolves references to concrete versions and returns them with `(name, text)` of every
+/// schema they pull in, dependencies first (each once).
 fn resolve_references(
     st: &State,
     refs: &[SchemaReference],
-) -> Result<(Vec<SchemaReference>, Vec<String>), RegistryError> {
+) -> Result<ResolvedReferences, RegistryError> {
     let mut concrete = Vec::with_capacity(refs.len());
     let mut texts = Vec::new();
     let mut seen = HashSet::new();
     for r in refs {
         let v = resolve_one(st, r)?;
-        collect_texts(st, &v, &mut seen, &mut texts, 0)?;
+        collect_texts(st, &r.name, &v, &mut seen, &mut texts, 0)?;
         concrete.push(SchemaReference {
             name: r.name.clone(),
             subject: r.subject.clone(),
@@ -1065,9 +1091,10 @@ fn missing_reference(r: &SchemaReference) -> RegistryError {
 
 fn collect_texts(
     st: &State,
+    name: &str,
     v: &VersionView,
     seen: &mut HashSet<(String, Version)>,
-    texts: &mut Vec<String>,
+    texts: &mut Vec<(String, String)>,
     depth: usize,
 ) -> Result<(), RegistryError> {
     if depth > MAX_REFERENCE_DEPTH {
@@ -1080,9 +1107,9 @@ fn collect_texts(
     }
     for r in &v.schema.content.references {
         let dep = resolve_one(st, r)?;
-        collect_texts(st, &dep, seen, texts, depth + 1)?;
+        collect_texts(st, &r.name, &dep, seen, texts, depth + 1)?;
     }
-    texts.push(v.schema.content.schema.clone());
+    texts.push((name.to_string(), v.schema.content.schema.clone()));
     Ok(())
 }
 

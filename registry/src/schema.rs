@@ -8,38 +8,54 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use charter_serde::avro::{AvroSchema, ParseOptions};
+use charter_serde::json_schema::JsonSchema;
 use charter_serde::SchemaType;
 
 use crate::error::RegistryError;
 use crate::model::SchemaId;
 
 /// The schema formats this build of the registry accepts (`GET /schemas/types`).
-pub const SUPPORTED_TYPES: &[SchemaType] = &[SchemaType::Avro];
+pub const SUPPORTED_TYPES: &[SchemaType] = &[SchemaType::Avro, SchemaType::Json];
 
 /// A schema parsed by its format's parser.
 #[derive(Debug)]
 pub enum ParsedSchema {
     Avro(AvroSchema),
+    Json(JsonSchema),
 }
 
 impl ParsedSchema {
-    /// Parses `text` of type `ty`. `references` are the texts of the referenced schemas,
-    /// dependencies first. `validate` is strict parsing for new schemas; stored versions are
+    /// Parses `text` of type `ty`. `references` are `(name, text)` of the referenced schemas,
+    /// dependencies first; the name is what the schema uses to refer (Avro full name, JSON
+    /// Schema `$ref` URL, Protobuf import path). `validate` is strict parsing for new schemas; stored versions are
     /// parsed leniently, as Confluent does, so that old quirks never make a subject unusable.
     pub fn parse(
         ty: SchemaType,
         text: &str,
-        references: &[String],
+        references: &[(String, String)],
         validate: bool,
     ) -> Result<ParsedSchema, RegistryError> {
         match ty {
             SchemaType::Avro => {
-                let refs: Vec<&str> = references.iter().map(String::as_str).collect();
+                let refs: Vec<&str> = references.iter().map(|(_, t)| t.as_str()).collect();
                 AvroSchema::parse(text, &refs, ParseOptions { validate })
                     .map(ParsedSchema::Avro)
                     .map_err(|e| {
                         RegistryError::InvalidSchema(format!(
                             "Invalid schema of type AVRO, details: {e}"
+                        ))
+                    })
+            }
+            SchemaType::Json => {
+                let refs: Vec<(&str, &str)> = references
+                    .iter()
+                    .map(|(n, t)| (n.as_str(), t.as_str()))
+                    .collect();
+                JsonSchema::parse(text, &refs, validate)
+                    .map(ParsedSchema::Json)
+                    .map_err(|e| {
+                        RegistryError::InvalidSchema(format!(
+                            "Invalid schema of type JSON, details: {e}"
                         ))
                     })
             }
@@ -52,6 +68,7 @@ impl ParsedSchema {
     pub fn schema_type(&self) -> SchemaType {
         match self {
             ParsedSchema::Avro(_) => SchemaType::Avro,
+            ParsedSchema::Json(_) => SchemaType::Json,
         }
     }
 
@@ -59,6 +76,7 @@ impl ParsedSchema {
     pub fn canonical(&self) -> String {
         match self {
             ParsedSchema::Avro(s) => s.canonical(),
+            ParsedSchema::Json(s) => s.canonical(),
         }
     }
 
@@ -66,6 +84,7 @@ impl ParsedSchema {
     pub fn normalized(&self) -> String {
         match self {
             ParsedSchema::Avro(s) => s.normalized(),
+            ParsedSchema::Json(s) => s.normalized(),
         }
     }
 

@@ -10,6 +10,7 @@
 //!   header GUIDs).
 
 pub mod avro;
+pub mod json_schema;
 pub mod schema_type;
 pub mod wire;
 

@@ -189,7 +189,10 @@ mod tests {
         );
         assert_eq!(unframe(&[]), Err(WireError::Truncated(0)));
         assert_eq!(unframe(&[0, 0, 1]), Err(WireError::Truncated(3)));
-        assert_eq!(unframe(&[7, 0, 0, 0, 1]), Err(WireError::UnknownMagicByte(7)));
+        assert_eq!(
+            unframe(&[7, 0, 0, 0, 1]),
+            Err(WireError::UnknownMagicByte(7))
+        );
         assert_eq!(unframe(&[0, 0, 0, 0, 1]).map(|f| f.payload.len()), Ok(0));
     }
 
@@ -217,9 +220,18 @@ mod tests {
     fn hostile_message_indexes_are_errors() {
         assert!(read_message_indexes(&[]).is_err());
         assert!(read_message_indexes(&[0x01]).is_err(), "negative count");
-        assert!(read_message_indexes(&[0x02, 0x01]).is_err(), "negative index");
-        assert!(read_message_indexes(&[0xfe, 0xff, 0xff, 0xff, 0x0f]).is_err(), "huge count");
-        assert!(read_message_indexes(&[0x80; 20]).is_err(), "overlong varint");
+        assert!(
+            read_message_indexes(&[0x02, 0x01]).is_err(),
+            "negative index"
+        );
+        assert!(
+            read_message_indexes(&[0xfe, 0xff, 0xff, 0xff, 0x0f]).is_err(),
+            "huge count"
+        );
+        assert!(
+            read_message_indexes(&[0x80; 20]).is_err(),
+            "overlong varint"
+        );
         assert!(read_message_indexes(&[0x04, 0x02]).is_err(), "truncated");
     }
 
@@ -229,7 +241,10 @@ mod tests {
         let mut v = Vec::new();
         write_guid(&mut v, &guid);
         v.push(9);
-        assert_eq!(read_identifier(&v), Ok((SchemaIdentifier::Guid(guid), &[9u8][..])));
+        assert_eq!(
+            read_identifier(&v),
+            Ok((SchemaIdentifier::Guid(guid), &[9u8][..]))
+        );
         assert_eq!(
             read_identifier(&[0, 0, 0, 0, 5]),
             Ok((SchemaIdentifier::Id(5), &[][..]))

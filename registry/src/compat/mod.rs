@@ -5,6 +5,7 @@
 //! is built from that one question, exactly as Confluent's `SchemaValidatorBuilder` does.
 
 pub mod avro;
+pub mod json;
 
 use std::sync::Arc;
 
@@ -44,6 +45,7 @@ pub fn check(
     level: CompatibilityLevel,
     new: &ParsedSchema,
     previous: &[Previous],
+    policy: json::Policy,
 ) -> CompatibilityResult {
     if level == CompatibilityLevel::None {
         return CompatibilityResult::compatible();
@@ -62,13 +64,13 @@ pub fn check(
             // Confluent's order for FULL: old-reads-new first, then new-reads-old; the version
             // notes follow the new-reads-old part, and only when it has something to say.
             if level.checks_forward() {
-                errors.extend(reader_errors(&old.schema, new, "old", "new"));
+                errors.extend(reader_errors(&old.schema, new, "old", "new", policy));
                 if !level.checks_backward() && !errors.is_empty() {
                     errors.extend(version_notes(old));
                 }
             }
             if level.checks_backward() {
-                let backward = reader_errors(new, &old.schema, "new", "old");
+                let backward = reader_errors(new, &old.schema, "new", "old", policy);
                 if !backward.is_empty() {
                     errors.extend(backward);
                     errors.extend(version_notes(old));
@@ -98,18 +100,27 @@ fn version_notes(old: &Previous) -> [String; 2] {
 }
 
 /// Messages for everything that stops `reader` from reading data written with `writer`;
-/// `reader_role`/`writer_role` ("new"/"old") word the descriptions.
+/// `reader_role`/`writer_role` ("new"/"old") word the descriptions. `policy` applies to JSON
+/// Schema only, as in Confluent.
 fn reader_errors(
     reader: &ParsedSchema,
     writer: &ParsedSchema,
     reader_role: &str,
     writer_role: &str,
+    policy: json::Policy,
 ) -> Vec<String> {
     match (reader, writer) {
         (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) => avro::check(r, w)
             .iter()
             .map(|i| i.to_confluent_message_as(reader_role, writer_role))
             .collect(),
+        (ParsedSchema::Json(r), ParsedSchema::Json(w)) => {
+            // Confluent diffs with original = the writer, update = the reader.
+            let diffs = json::diff_with_policy(w, r, policy);
+            json::incompatibility_messages_as(&diffs, policy, reader_role, writer_role)
+        }
+        // Different formats are caught by the caller.
+        _ => vec!["Incompatible because of different schema type".to_string()],
     }
 }
 

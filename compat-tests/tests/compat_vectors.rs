@@ -1,33 +1,34 @@
-//! Every AVRO compatibility vector, at every level, through the public REST API.
+//! Every compatibility vector, at every level it lists, through the public REST API.
 //!
 //! For each vector the history is imported into a fresh subject (IMPORT mode, so that old
 //! versions with quirks Confluent tolerates in stored schemas are accepted), then the new
 //! schema is checked with `POST /compatibility/subjects/{s}/versions` under each level — the
-//! same check registration makes.
+//! same check registration makes. JSON vectors with a LENIENT expectation are checked again
+//! with `compatibilityPolicy: LENIENT`.
 
 use charter_compat_tests::{vectors, TestServer};
 use serde_json::{json, Value};
 
-#[tokio::test]
-async fn avro_vectors_match_confluent_at_every_level() {
+/// Runs every vector of `format`; returns the number of checks made.
+async fn run_format(format: &str, min_vectors: usize) -> usize {
     let s = TestServer::start().await;
     let all = vectors();
-    let avro: Vec<&Value> = all["vectors"]
+    let selected: Vec<&Value> = all["vectors"]
         .as_array()
         .expect("vectors")
         .iter()
-        .filter(|v| v["format"] == "AVRO")
+        .filter(|v| v["format"] == format)
         .collect();
     assert!(
-        avro.len() >= 200,
-        "expected the full AVRO set, got {}",
-        avro.len()
+        selected.len() >= min_vectors,
+        "expected the full {format} set, got {}",
+        selected.len()
     );
 
     let mut next_id = 1_000_000;
     let mut mismatches = Vec::new();
     let mut checked = 0;
-    for v in &avro {
+    for v in &selected {
         let id = v["id"].as_str().expect("id");
         let subject = format!("vec-{id}");
         let history: Vec<&str> = match v["previous_versions"].as_array() {
@@ -43,7 +44,7 @@ async fn avro_vectors_match_confluent_at_every_level() {
             let (st, body) = s
                 .post(
                     &format!("/subjects/{subject}/versions"),
-                    json!({"schema": old, "id": next_id, "version": i + 1}),
+                    json!({"schema": old, "schemaType": format, "id": next_id, "version": i + 1}),
                 )
                 .await;
             assert_eq!(st, 200, "{id}: importing version {}: {body}", i + 1);
@@ -51,32 +52,51 @@ async fn avro_vectors_match_confluent_at_every_level() {
         s.delete(&format!("/mode/{subject}")).await;
 
         let new = v["reader_or_new"].as_str().expect("new");
-        for (level, expected) in v["expected"].as_object().expect("expected") {
-            let (st, _) = s
-                .put(
-                    &format!("/config/{subject}"),
-                    json!({"compatibility": level}),
-                )
-                .await;
+        let mut check = async |config: Value, expected: &Value, label: String| {
+            let (st, _) = s.put(&format!("/config/{subject}"), config).await;
             assert_eq!(st, 200);
             let (st, body) = s
                 .post(
                     &format!("/compatibility/subjects/{subject}/versions?verbose=true"),
-                    json!({"schema": new}),
+                    json!({"schema": new, "schemaType": format}),
                 )
                 .await;
             checked += 1;
             if st != 200 || body["is_compatible"] != *expected {
                 mismatches.push(format!(
-                    "{id} {level}: expected {expected}, got {st} {body}"
+                    "{id} {label}: expected {expected}, got {st} {body}"
                 ));
+            }
+        };
+        for (level, expected) in v["expected"].as_object().expect("expected") {
+            check(json!({"compatibility": level}), expected, level.clone()).await;
+        }
+        if let Some(lenient) = v["expected_lenient_policy"].as_object() {
+            for (level, expected) in lenient {
+                check(
+                    json!({"compatibility": level, "compatibilityPolicy": "LENIENT"}),
+                    expected,
+                    format!("{level} LENIENT"),
+                )
+                .await;
             }
         }
     }
     assert!(
         mismatches.is_empty(),
-        "{} of {checked} checks disagree with Confluent:\n{}",
+        "{} of {checked} {format} checks disagree with Confluent:\n{}",
         mismatches.len(),
         mismatches.join("\n")
     );
+    checked
+}
+
+#[tokio::test]
+async fn avro_vectors_match_confluent_at_every_level() {
+    assert_eq!(run_format("AVRO", 248).await, 248 * 7);
+}
+
+#[tokio::test]
+async fn json_vectors_match_confluent_at_every_level() {
+    assert!(run_format("JSON", 185).await >= 851);
 }
