@@ -17,7 +17,7 @@ async fn register_lookup_get_delete() {
     let s = TestServer::start().await;
     assert_eq!(
         s.get("/schemas/types").await,
-        (200, json!(["AVRO", "JSON"]))
+        (200, json!(["AVRO", "JSON", "PROTOBUF"]))
     );
     let (st, v) = s
         .post("/subjects/people-value/versions", body(PERSON))

@@ -9,19 +9,22 @@ use std::sync::{Arc, Mutex};
 
 use charter_serde::avro::{AvroSchema, ParseOptions};
 use charter_serde::json_schema::JsonSchema;
+use charter_serde::protobuf::ProtobufSchema;
 use charter_serde::SchemaType;
 
 use crate::error::RegistryError;
 use crate::model::SchemaId;
 
 /// The schema formats this build of the registry accepts (`GET /schemas/types`).
-pub const SUPPORTED_TYPES: &[SchemaType] = &[SchemaType::Avro, SchemaType::Json];
+pub const SUPPORTED_TYPES: &[SchemaType] =
+    &[SchemaType::Avro, SchemaType::Json, SchemaType::Protobuf];
 
 /// A schema parsed by its format's parser.
 #[derive(Debug)]
 pub enum ParsedSchema {
     Avro(AvroSchema),
     Json(JsonSchema),
+    Protobuf(ProtobufSchema),
 }
 
 impl ParsedSchema {
@@ -59,9 +62,19 @@ impl ParsedSchema {
                         ))
                     })
             }
-            other => Err(RegistryError::InvalidSchema(format!(
-                "Invalid schema type {other}"
-            ))),
+            SchemaType::Protobuf => {
+                let refs: Vec<(&str, &str)> = references
+                    .iter()
+                    .map(|(n, t)| (n.as_str(), t.as_str()))
+                    .collect();
+                ProtobufSchema::parse(text, &refs, validate)
+                    .map(ParsedSchema::Protobuf)
+                    .map_err(|e| {
+                        RegistryError::InvalidSchema(format!(
+                            "Invalid schema of type PROTOBUF, details: {e}"
+                        ))
+                    })
+            }
         }
     }
 
@@ -69,6 +82,7 @@ impl ParsedSchema {
         match self {
             ParsedSchema::Avro(_) => SchemaType::Avro,
             ParsedSchema::Json(_) => SchemaType::Json,
+            ParsedSchema::Protobuf(_) => SchemaType::Protobuf,
         }
     }
 
@@ -77,6 +91,7 @@ impl ParsedSchema {
         match self {
             ParsedSchema::Avro(s) => s.canonical(),
             ParsedSchema::Json(s) => s.canonical(),
+            ParsedSchema::Protobuf(s) => s.canonical(),
         }
     }
 
@@ -85,6 +100,7 @@ impl ParsedSchema {
         match self {
             ParsedSchema::Avro(s) => s.normalized(),
             ParsedSchema::Json(s) => s.normalized(),
+            ParsedSchema::Protobuf(s) => s.normalized(),
         }
     }
 
@@ -93,6 +109,8 @@ impl ParsedSchema {
     pub fn formatted(&self, format: &str) -> Option<String> {
         match (self, format.to_ascii_lowercase().as_str()) {
             (ParsedSchema::Avro(s), "resolved") => Some(s.resolved()),
+            // confluent-kafka-python's Protobuf serdes always ask for this.
+            (ParsedSchema::Protobuf(s), "serialized") => Some(s.serialized()),
             _ => None,
         }
     }

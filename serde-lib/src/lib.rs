@@ -11,6 +11,7 @@
 
 pub mod avro;
 pub mod json_schema;
+pub mod protobuf;
 pub mod schema_type;
 pub mod wire;
 

@@ -6,6 +6,7 @@
 
 pub mod avro;
 pub mod json;
+pub mod protobuf;
 
 use std::sync::Arc;
 
@@ -118,6 +119,10 @@ fn reader_errors(
             // Confluent diffs with original = the writer, update = the reader.
             let diffs = json::diff_with_policy(w, r, policy);
             json::incompatibility_messages_as(&diffs, policy, reader_role, writer_role)
+        }
+        (ParsedSchema::Protobuf(r), ParsedSchema::Protobuf(w)) => {
+            let diffs = protobuf::diff(w, r);
+            protobuf::incompatibility_messages_as(&diffs, reader_role, writer_role)
         }
         // Different formats are caught by the caller.
         _ => vec!["Incompatible because of different schema type".to_string()],
