@@ -44,6 +44,17 @@ fn json(v: usize) -> String {
     )
 }
 
+fn protobuf(v: usize) -> String {
+    let mut fields: Vec<String> = (0..FIELDS)
+        .map(|i| format!("  int64 f{i} = {};", i + 1))
+        .collect();
+    fields.extend((0..v).map(|i| format!("  string x{i} = {};", FIELDS + i + 1)));
+    format!(
+        "syntax = \"proto3\";\npackage bench;\nmessage Wide {{\n{}\n}}\n",
+        fields.join("\n")
+    )
+}
+
 fn request(ty: SchemaType, text: String) -> SchemaRequest {
     SchemaRequest {
         schema: text,
@@ -114,6 +125,7 @@ fn bench_format(c: &mut Criterion, name: &str, ty: SchemaType, gen: fn(usize) ->
 fn compatibility(c: &mut Criterion) {
     bench_format(c, "avro", SchemaType::Avro, avro);
     bench_format(c, "json", SchemaType::Json, json);
+    bench_format(c, "protobuf", SchemaType::Protobuf, protobuf);
 }
 
 criterion_group! {
