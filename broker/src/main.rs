@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use charter_broker::kafka::{Broker, BrokerConfig};
+use charter_broker::topics::Topics;
 use charter_registry::{ApiOptions, Registry};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
@@ -26,7 +28,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the platform: today the schema registry (the Kafka broker joins in a later release).
+    /// Run the platform: the schema registry and the Kafka-compatible broker, one process.
     Serve(ServeArgs),
     /// Run the schema registry alone.
     Registry(RegistryArgs),
@@ -44,6 +46,18 @@ struct ServeArgs {
         default_value = "127.0.0.1:8081"
     )]
     registry_listen: SocketAddr,
+    /// Address of the Kafka listener.
+    #[arg(long, env = "CHARTER_KAFKA_LISTEN", default_value = "127.0.0.1:9092")]
+    kafka_listen: SocketAddr,
+    /// host:port clients are told to connect to (defaults to the listen address).
+    #[arg(long, env = "CHARTER_ADVERTISED_KAFKA_ADDRESS")]
+    advertised_kafka_address: Option<String>,
+    /// Create topics on first use (Kafka's auto.create.topics.enable).
+    #[arg(long, env = "CHARTER_AUTO_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
+    auto_create_topics: bool,
+    /// Partitions of auto-created topics (Kafka's num.partitions).
+    #[arg(long, env = "CHARTER_DEFAULT_PARTITIONS", default_value_t = 1)]
+    default_partitions: i32,
     #[command(flatten)]
     limits: Limits,
 }
@@ -81,10 +95,54 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         match cli.command {
-            Command::Serve(a) => run_registry(a.data_dir, a.registry_listen, a.limits).await,
+            Command::Serve(a) => serve(a).await,
             Command::Registry(a) => run_registry(a.data_dir, a.listen, a.limits).await,
         }
     })
+}
+
+/// The registry and the broker over one data directory, until a shutdown signal.
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let (host, port) = match &a.advertised_kafka_address {
+        Some(addr) => {
+            let (h, p) = addr
+                .rsplit_once(':')
+                .context("--advertised-kafka-address must be host:port")?;
+            (h.to_string(), p.parse().context("advertised port")?)
+        }
+        None => (
+            a.kafka_listen.ip().to_string(),
+            a.kafka_listen.port() as i32,
+        ),
+    };
+    let config = BrokerConfig {
+        advertised_host: host,
+        advertised_port: port,
+        auto_create_topics: a.auto_create_topics,
+        default_partitions: a.default_partitions,
+        ..BrokerConfig::default()
+    };
+    let db = sled::Config::new()
+        .path(a.data_dir.join("broker-meta"))
+        .open()
+        .with_context(|| format!("opening broker metadata in {}", a.data_dir.display()))?;
+    let topics = Topics::open(&db, &a.data_dir).context("opening topics")?;
+    let broker = Arc::new(Broker::new(config, topics, db).context("starting the broker")?);
+    let kafka = TcpListener::bind(a.kafka_listen)
+        .await
+        .with_context(|| format!("binding the Kafka listener to {}", a.kafka_listen))?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let kafka_task = tokio::spawn(async move {
+        let mut rx = stop_rx;
+        charter_broker::kafka::serve(kafka, broker, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })
+        .await
+    });
+    let result = run_registry(a.data_dir, a.registry_listen, a.limits).await;
+    let _ = stop_tx.send(true);
+    kafka_task.await??;
+    result
 }
 
 async fn run_registry(data_dir: PathBuf, listen: SocketAddr, limits: Limits) -> anyhow::Result<()> {

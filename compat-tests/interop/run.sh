@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Interop suite: real third-party clients (confluent-kafka-python, and the exact HTTP traffic of
-# the ImFlog Gradle plugin / Java client) driving a real `charter registry` process.
+# Interop suite: real third-party clients (confluent-kafka-python, kafka-python, kcat, and the
+# exact HTTP traffic of the ImFlog Gradle plugin / Java client) driving a real `charter serve`.
 #
 # Usage: compat-tests/interop/run.sh [extra pytest args]
 #
@@ -10,7 +10,7 @@
 #   CHARTER_VENV        Python venv to create/reuse (default: $HOME/.cache/charter-venv)
 #   CHARTER_READY_SECS  how long to wait for the server to answer `GET /` (default: 30)
 #
-# Exports to the tests: CHARTER_REGISTRY_URL, CHARTER_BIN, CHARTER_DATA_DIR.
+# Exports to the tests: CHARTER_REGISTRY_URL, CHARTER_KAFKA_BOOTSTRAP, CHARTER_BIN, CHARTER_DATA_DIR.
 # Exits with pytest's exit code; "no tests collected" (pytest exit 5) is turned into a failure.
 set -euo pipefail
 
@@ -44,6 +44,7 @@ REQUIREMENTS=(
     'confluent-kafka[avro,protobuf,json,schemaregistry]==2.16.0'
     'pytest==9.2.0'
     'requests==2.34.2'
+    'kafka-python==2.3.3'
 )
 PY="${PYTHON:-python3}"
 command -v "$PY" >/dev/null || { log "python3 not found"; exit 2; }
@@ -150,12 +151,15 @@ start_server() {
     local attempt port rc
     for attempt in 1 2 3; do
         port="$(free_port)"
-        "$CHARTER_BIN" registry --data-dir "$DATA_DIR" --listen "127.0.0.1:$port" >>"$SERVER_LOG" 2>&1 </dev/null &
+        kport="$(free_port)"
+        "$CHARTER_BIN" serve --data-dir "$DATA_DIR" --registry-listen "127.0.0.1:$port" \
+            --kafka-listen "127.0.0.1:$kport" >>"$SERVER_LOG" 2>&1 </dev/null &
         SERVER_PID=$!
         rc=0
         wait_ready "http://127.0.0.1:$port" "${CHARTER_READY_SECS:-30}" || rc=$?
         if [[ $rc == 0 ]]; then
             REGISTRY_URL="http://127.0.0.1:$port"
+            KAFKA_BOOTSTRAP="127.0.0.1:$kport"
             return 0
         fi
         stop_server
@@ -172,9 +176,10 @@ start_server() {
 }
 
 start_server || { log "could not start charter registry"; exit 2; }
-log "charter registry ($CHARTER_BIN) on $REGISTRY_URL, data in $DATA_DIR"
+log "charter serve ($CHARTER_BIN): registry $REGISTRY_URL, kafka $KAFKA_BOOTSTRAP, data in $DATA_DIR"
 
 export CHARTER_REGISTRY_URL="$REGISTRY_URL"
+export CHARTER_KAFKA_BOOTSTRAP="$KAFKA_BOOTSTRAP"
 export CHARTER_BIN
 export CHARTER_DATA_DIR="$DATA_DIR"
 # Keep the work tree clean: no __pycache__ or .pytest_cache in the repo.

@@ -1,0 +1,489 @@
+//! One function per Kafka API: decode the request, act on the topics, build the response.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+
+use super::{decode, encode, Broker, ConnectionError};
+use crate::topics::{Topic, TopicConfigs, TopicError};
+
+/// Advertised version ranges: only versions real clients have exercised against us.
+const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 9),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 7),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::ApiVersions, 0, 3),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::InitProducerId, 0, 4),
+];
+
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+const INVALID_REPLICATION_FACTOR: i16 = 38;
+const CORRUPT_MESSAGE: i16 = 2;
+
+/// The version range we speak for `api`, if any.
+pub fn supported(api: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED
+        .iter()
+        .find(|(k, _, _)| *k == api)
+        .map(|(_, min, max)| (*min, *max))
+}
+
+/// Routes a decoded header to its handler and encodes the answer.
+pub async fn dispatch(
+    broker: &Broker,
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    mut body: Bytes,
+) -> Result<Option<BytesMut>, ConnectionError> {
+    let out = match api {
+        ApiKey::ApiVersions => {
+            let _: ApiVersionsRequest = decode(&mut body, version)?;
+            encode(api, version, correlation_id, &api_versions_response(0))?
+        }
+        ApiKey::Metadata => {
+            let req = decode(&mut body, version)?;
+            encode(
+                api,
+                version,
+                correlation_id,
+                &metadata(broker, version, req),
+            )?
+        }
+        ApiKey::Produce => {
+            let req: ProduceRequest = decode(&mut body, version)?;
+            let acks = req.acks;
+            let resp = produce(broker, req).await;
+            if acks == 0 {
+                return Ok(None);
+            }
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::Fetch => {
+            let req = decode(&mut body, version)?;
+            encode(api, version, correlation_id, &fetch(broker, req).await)?
+        }
+        ApiKey::ListOffsets => {
+            let req = decode(&mut body, version)?;
+            encode(
+                api,
+                version,
+                correlation_id,
+                &list_offsets(broker, version, req),
+            )?
+        }
+        ApiKey::CreateTopics => {
+            let req = decode(&mut body, version)?;
+            encode(api, version, correlation_id, &create_topics(broker, req))?
+        }
+        ApiKey::DeleteTopics => {
+            let req = decode(&mut body, version)?;
+            encode(api, version, correlation_id, &delete_topics(broker, req))?
+        }
+        ApiKey::InitProducerId => {
+            let _: InitProducerIdRequest = decode(&mut body, version)?;
+            let mut resp = InitProducerIdResponse::default();
+            resp.producer_id = ProducerId(broker.fresh_producer_id());
+            resp.producer_epoch = 0;
+            encode(api, version, correlation_id, &resp)?
+        }
+        other => return Err(ConnectionError::UnknownApi(other as i16)),
+    };
+    Ok(Some(out))
+}
+
+/// The ApiVersions answer, with `error_code`.
+pub fn api_versions_response(error_code: i16) -> ApiVersionsResponse {
+    let mut resp = ApiVersionsResponse::default();
+    resp.error_code = error_code;
+    resp.api_keys = SUPPORTED
+        .iter()
+        .map(|(k, min, max)| {
+            let mut v = ApiVersion::default();
+            v.api_key = *k as i16;
+            v.min_version = *min;
+            v.max_version = *max;
+            v
+        })
+        .collect();
+    resp
+}
+
+fn str_bytes(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}
+
+fn topic_name(s: &str) -> TopicName {
+    TopicName(str_bytes(s))
+}
+
+fn describe_topic(broker: &Broker, topic: &Topic) -> MetadataResponseTopic {
+    let node = BrokerId(broker.config.node_id);
+    let mut t = MetadataResponseTopic::default();
+    t.name = Some(topic_name(&topic.name));
+    t.topic_id = topic.id;
+    t.partitions = (0..topic.partitions.len() as i32)
+        .map(|p| {
+            let mut mp = MetadataResponsePartition::default();
+            mp.partition_index = p;
+            mp.leader_id = node;
+            mp.leader_epoch = 0;
+            mp.replica_nodes = vec![node];
+            mp.isr_nodes = vec![node];
+            mp
+        })
+        .collect();
+    t
+}
+
+fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResponse {
+    let mut resp = MetadataResponse::default();
+    let mut b = MetadataResponseBroker::default();
+    b.node_id = BrokerId(broker.config.node_id);
+    b.host = str_bytes(&broker.config.advertised_host);
+    b.port = broker.config.advertised_port;
+    resp.brokers = vec![b];
+    resp.cluster_id = Some(str_bytes(&broker.cluster_id));
+    resp.controller_id = BrokerId(broker.config.node_id);
+    // Before v4 there was no flag: Metadata always auto-created.
+    let may_create =
+        broker.config.auto_create_topics && (version < 4 || req.allow_auto_topic_creation);
+    match req.topics {
+        // v0 uses an empty list for "all topics"; later versions use null.
+        None => {
+            resp.topics = broker
+                .topics
+                .all()
+                .iter()
+                .map(|t| describe_topic(broker, t))
+                .collect();
+        }
+        Some(list) if list.is_empty() && version == 0 => {
+            resp.topics = broker
+                .topics
+                .all()
+                .iter()
+                .map(|t| describe_topic(broker, t))
+                .collect();
+        }
+        Some(list) => {
+            for wanted in list {
+                let Some(name) = wanted.name.map(|n| n.0.to_string()) else {
+                    let mut t = MetadataResponseTopic::default();
+                    t.topic_id = wanted.topic_id;
+                    t.error_code = 100; // UNKNOWN_TOPIC_ID
+                    resp.topics.push(t);
+                    continue;
+                };
+                let found = match broker.topics.get(&name) {
+                    Some(t) => Ok(t),
+                    None if may_create => broker.topics.create(
+                        &name,
+                        broker.config.default_partitions,
+                        TopicConfigs::new(),
+                    ),
+                    None => Err(TopicError::UnknownTopic),
+                };
+                match found {
+                    Ok(t) => resp.topics.push(describe_topic(broker, &t)),
+                    // A concurrent create won the race: describe what exists.
+                    Err(TopicError::AlreadyExists(_)) if broker.topics.get(&name).is_some() => {
+                        if let Some(t) = broker.topics.get(&name) {
+                            resp.topics.push(describe_topic(broker, &t));
+                        }
+                    }
+                    Err(e) => {
+                        let mut t = MetadataResponseTopic::default();
+                        t.name = Some(topic_name(&name));
+                        t.error_code = e.kafka_error_code();
+                        resp.topics.push(t);
+                    }
+                }
+            }
+        }
+    }
+    resp
+}
+
+async fn produce(broker: &Broker, req: ProduceRequest) -> ProduceResponse {
+    let mut resp = ProduceResponse::default();
+    let mut to_sync = Vec::new();
+    for td in req.topic_data {
+        let name = td.name.0.to_string();
+        let topic = broker.topics.get(&name);
+        let mut tr = TopicProduceResponse::default();
+        tr.name = td.name.clone();
+        for pd in td.partition_data {
+            let mut pr = PartitionProduceResponse::default();
+            pr.index = pd.index;
+            pr.base_offset = -1;
+            pr.log_append_time_ms = -1;
+            pr.log_start_offset = -1;
+            let log = topic.as_ref().and_then(|t| {
+                usize::try_from(pd.index)
+                    .ok()
+                    .and_then(|i| t.partitions.get(i))
+            });
+            match (log, pd.records) {
+                (None, _) => pr.error_code = UNKNOWN_TOPIC_OR_PARTITION,
+                (Some(_), None) => pr.error_code = CORRUPT_MESSAGE,
+                (Some(log), Some(records)) => {
+                    let mut bytes = records.to_vec();
+                    match log.append(&mut bytes, 0) {
+                        Ok(info) => {
+                            pr.base_offset = info.base_offset;
+                            pr.log_append_time_ms = info.log_append_time.unwrap_or(-1);
+                            pr.log_start_offset = info.log_start_offset;
+                            to_sync.push(log.clone());
+                        }
+                        Err(e) => {
+                            pr.error_code = e.kafka_error_code();
+                            pr.error_message = Some(str_bytes(&e.to_string()));
+                        }
+                    }
+                }
+            }
+            tr.partition_responses.push(pr);
+        }
+        resp.responses.push(tr);
+    }
+    // acks=all: on disk before the answer; the group commit shares one fsync among producers.
+    if req.acks == -1 {
+        for log in &to_sync {
+            if let Err(e) = log.sync().await {
+                tracing::error!(error = %e, "flush failed");
+                for tr in &mut resp.responses {
+                    for pr in &mut tr.partition_responses {
+                        if pr.error_code == 0 {
+                            pr.error_code = e.kafka_error_code();
+                        }
+                    }
+                }
+                break;
+            }
+        }
+    }
+    if !to_sync.is_empty() {
+        broker.appended.notify_waiters();
+    }
+    resp
+}
+
+async fn fetch(broker: &Broker, req: FetchRequest) -> FetchResponse {
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
+    loop {
+        // Subscribe before reading, so an append between the read and the wait is not missed.
+        let notified = broker.appended.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let (resp, bytes) = fetch_once(broker, &req);
+        if bytes >= req.min_bytes.max(1) as usize || tokio::time::Instant::now() >= deadline {
+            return resp;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return fetch_once(broker, &req).0;
+        }
+    }
+}
+
+/// One pass over the requested partitions; returns the response and the record bytes in it.
+fn fetch_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
+    let mut resp = FetchResponse::default();
+    let mut budget = if req.max_bytes > 0 {
+        req.max_bytes as usize
+    } else {
+        usize::MAX
+    };
+    let mut total = 0;
+    for ft in &req.topics {
+        let name = ft.topic.0.to_string();
+        let topic = broker.topics.get(&name);
+        let mut tr = FetchableTopicResponse::default();
+        tr.topic = ft.topic.clone();
+        tr.topic_id = topic.as_ref().map_or(ft.topic_id, |t| t.id);
+        for fp in &ft.partitions {
+            let mut pd = PartitionData::default();
+            pd.partition_index = fp.partition;
+            pd.high_watermark = -1;
+            pd.last_stable_offset = -1;
+            pd.log_start_offset = -1;
+            let log = topic.as_ref().and_then(|t| {
+                usize::try_from(fp.partition)
+                    .ok()
+                    .and_then(|i| t.partitions.get(i))
+            });
+            match log {
+                None => pd.error_code = UNKNOWN_TOPIC_OR_PARTITION,
+                Some(log) => {
+                    let hw = log.high_watermark();
+                    pd.high_watermark = hw;
+                    pd.last_stable_offset = hw;
+                    pd.log_start_offset = log.log_start_offset();
+                    if fp.fetch_offset < hw {
+                        // The first batch is always whole, even past the budget, so that a
+                        // consumer can always make progress.
+                        let max = (fp.partition_max_bytes.max(0) as usize).min(budget).max(1);
+                        match log.read(fp.fetch_offset, max) {
+                            Ok(bytes) => {
+                                total += bytes.len();
+                                budget = budget.saturating_sub(bytes.len());
+                                pd.records = Some(Bytes::from(bytes));
+                            }
+                            Err(e) => pd.error_code = e.kafka_error_code(),
+                        }
+                    } else if fp.fetch_offset > hw || fp.fetch_offset < log.log_start_offset() {
+                        pd.error_code = crate::log::OFFSET_OUT_OF_RANGE;
+                    }
+                }
+            }
+            if pd.records.is_none() && pd.error_code == 0 {
+                pd.records = Some(Bytes::new());
+            }
+            tr.partitions.push(pd);
+        }
+        resp.responses.push(tr);
+    }
+    (resp, total)
+}
+
+fn list_offsets(broker: &Broker, version: i16, req: ListOffsetsRequest) -> ListOffsetsResponse {
+    let mut resp = ListOffsetsResponse::default();
+    for lt in req.topics {
+        let topic = broker.topics.get(&lt.name.0);
+        let mut tr = ListOffsetsTopicResponse::default();
+        tr.name = lt.name.clone();
+        for lp in lt.partitions {
+            let mut pr = ListOffsetsPartitionResponse::default();
+            pr.partition_index = lp.partition_index;
+            pr.timestamp = -1;
+            pr.offset = -1;
+            // leader_epoch exists from v4 on; setting it earlier is an encoding error.
+            pr.leader_epoch = if version >= 4 { 0 } else { -1 };
+            let log = topic.as_ref().and_then(|t| {
+                usize::try_from(lp.partition_index)
+                    .ok()
+                    .and_then(|i| t.partitions.get(i))
+            });
+            match log {
+                None => pr.error_code = UNKNOWN_TOPIC_OR_PARTITION,
+                Some(log) => match lp.timestamp {
+                    -2 => pr.offset = log.log_start_offset(),
+                    // Latest; with no transactions the last stable offset is the same.
+                    -1 | -3 => pr.offset = log.high_watermark(),
+                    ts => {
+                        if let Some((offset, found_ts)) = log.offset_for_timestamp(ts) {
+                            pr.offset = offset;
+                            pr.timestamp = found_ts;
+                        }
+                    }
+                },
+            }
+            tr.partitions.push(pr);
+        }
+        resp.topics.push(tr);
+    }
+    resp
+}
+
+fn create_topics(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsResponse {
+    let mut resp = CreateTopicsResponse::default();
+    for ct in req.topics {
+        let name = ct.name.0.to_string();
+        let mut r = CreatableTopicResult::default();
+        r.name = ct.name.clone();
+        let partitions = if ct.num_partitions == -1 {
+            broker.config.default_partitions
+        } else {
+            ct.num_partitions
+        };
+        r.num_partitions = partitions;
+        r.replication_factor = 1;
+        if ct.replication_factor > 1 {
+            r.error_code = INVALID_REPLICATION_FACTOR;
+            r.error_message = Some(str_bytes(
+                "Replication factor is larger than the number of brokers (1)",
+            ));
+            resp.topics.push(r);
+            continue;
+        }
+        let configs: TopicConfigs = ct
+            .configs
+            .iter()
+            .filter_map(|c| {
+                c.value
+                    .as_ref()
+                    .map(|v| (c.name.to_string(), v.to_string()))
+            })
+            .collect();
+        let outcome = if req.validate_only {
+            crate::topics::log_config(&configs).map(|_| None)
+        } else {
+            broker.topics.create(&name, partitions, configs).map(Some)
+        };
+        match outcome {
+            Ok(Some(t)) => r.topic_id = t.id,
+            Ok(None) => {}
+            Err(e) => {
+                r.error_code = e.kafka_error_code();
+                r.error_message = Some(str_bytes(&e.to_string()));
+            }
+        }
+        resp.topics.push(r);
+    }
+    resp
+}
+
+fn delete_topics(broker: &Broker, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
+    let mut resp = DeleteTopicsResponse::default();
+    let mut names: Vec<(Option<String>, uuid::Uuid)> = req
+        .topic_names
+        .iter()
+        .map(|n| (Some(n.0.to_string()), uuid::Uuid::nil()))
+        .collect();
+    names.extend(
+        req.topics
+            .iter()
+            .map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id)),
+    );
+    for (name, id) in names {
+        let name = name.or_else(|| {
+            broker
+                .topics
+                .all()
+                .iter()
+                .find(|t| t.id == id)
+                .map(|t| t.name.clone())
+        });
+        let mut r = DeletableTopicResult::default();
+        r.topic_id = id;
+        match name {
+            Some(n) => {
+                r.name = Some(topic_name(&n));
+                if let Err(e) = broker.topics.delete(&n) {
+                    r.error_code = e.kafka_error_code();
+                    r.error_message = Some(str_bytes(&e.to_string()));
+                }
+            }
+            None => r.error_code = 100,
+        }
+        resp.responses.push(r);
+    }
+    resp
+}

@@ -1,0 +1,444 @@
+//! One log segment: `<base>.log` plus its `.index` and `.timeindex`.
+//!
+//! The `.log` file holds v2 batches exactly as stored by [`super::PartitionLog::append`]
+//! (offsets and leader epoch stamped, nothing else changed). Writes use `pwrite` at the known
+//! end and reads use `pread`, so one `File` serves both without a shared seek position, and a
+//! reader can keep reading through its `Arc<File>` while appends continue.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use super::batch::{self, BatchHeader, HEADER_LEN};
+use super::index::{OffsetIndex, TimeIndex};
+
+/// The file name Kafka uses for a segment file: the base offset as 20 zero-padded digits.
+pub fn file_name(base_offset: i64, extension: &str) -> String {
+    format!("{base_offset:020}.{extension}")
+}
+
+/// Where one appended batch sits, as needed to maintain a segment's indexes.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchPlacement {
+    /// First offset of the batch.
+    pub base_offset: i64,
+    /// Last offset of the batch.
+    pub last_offset: i64,
+    /// The batch's max timestamp (after any LogAppendTime stamping).
+    pub max_timestamp: i64,
+    /// Leader epoch stamped in the batch.
+    pub leader_epoch: i32,
+    /// Byte position of the batch inside the appended blob.
+    pub blob_position: usize,
+    /// Total size of the batch in bytes.
+    pub size: usize,
+}
+
+/// What a recovery scan found.
+#[derive(Debug, Default)]
+pub struct RecoveryReport {
+    /// Bytes cut off the end of the file (0 if the file was clean).
+    pub truncated_bytes: u64,
+    /// Why the scan stopped early, if it did.
+    pub reason: Option<String>,
+    /// (epoch, first offset) wherever the leader epoch changes, for the epoch cache.
+    pub epoch_starts: Vec<(i32, i64)>,
+}
+
+/// A failed segment append.
+#[derive(Debug)]
+pub struct AppendFailure {
+    /// The I/O error.
+    pub error: io::Error,
+    /// True when the file was cut back to its previous length, so the log is unchanged.
+    pub undone: bool,
+}
+
+/// An open segment.
+#[derive(Debug)]
+pub struct Segment {
+    base_offset: i64,
+    dir: PathBuf,
+    log: Arc<File>,
+    size: u64,
+    offset_index: OffsetIndex,
+    time_index: TimeIndex,
+    index_interval: u64,
+    bytes_since_index: u64,
+    next_offset: i64,
+    max_timestamp: i64,
+    offset_of_max_timestamp: i64,
+    /// Max timestamp of the first batch: Kafka measures `segment.ms` from it.
+    rolling_timestamp: Option<i64>,
+}
+
+fn open_log(path: &Path, truncate: bool) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(truncate)
+        .open(path)
+}
+
+impl Segment {
+    /// Create a new, empty segment starting at `base_offset`.
+    pub fn create(dir: &Path, base_offset: i64, index_interval: u64) -> io::Result<Segment> {
+        let log = open_log(&dir.join(file_name(base_offset, "log")), true)?;
+        Ok(Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            log: Arc::new(log),
+            size: 0,
+            offset_index: OffsetIndex::create(
+                &dir.join(file_name(base_offset, "index")),
+                base_offset,
+            )?,
+            time_index: TimeIndex::create(
+                &dir.join(file_name(base_offset, "timeindex")),
+                base_offset,
+            )?,
+            index_interval,
+            bytes_since_index: 0,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            offset_of_max_timestamp: base_offset,
+            rolling_timestamp: None,
+        })
+    }
+
+    /// Open a segment that lies wholly below the recovery point: its bytes were flushed and
+    /// verified before, so only the indexes are loaded (and rebuilt by a scan if they fail the
+    /// sanity checks). `next_offset` is the next segment's base offset.
+    pub fn open_trusted(
+        dir: &Path,
+        base_offset: i64,
+        next_offset: i64,
+        index_interval: u64,
+    ) -> io::Result<Segment> {
+        let log = open_log(&dir.join(file_name(base_offset, "log")), false)?;
+        let size = log.metadata()?.len();
+        let oi = OffsetIndex::load(
+            &dir.join(file_name(base_offset, "index")),
+            base_offset,
+            size.max(1),
+        )?;
+        let ti = TimeIndex::load(&dir.join(file_name(base_offset, "timeindex")), base_offset)?;
+        match (oi, ti) {
+            (Some(offset_index), Some(time_index)) if size == 0 || !time_index.is_empty() => {
+                let mut seg = Segment {
+                    base_offset,
+                    dir: dir.to_path_buf(),
+                    log: Arc::new(log),
+                    size,
+                    offset_index,
+                    time_index,
+                    index_interval,
+                    bytes_since_index: 0,
+                    next_offset,
+                    max_timestamp: -1,
+                    offset_of_max_timestamp: base_offset,
+                    rolling_timestamp: None,
+                };
+                // The last time-index entry is the segment's largest timestamp (written on roll).
+                seg.max_timestamp = seg.time_index.last_timestamp().unwrap_or(-1);
+                seg.rolling_timestamp = seg.header_at(0).map(|h| h.max_timestamp);
+                Ok(seg)
+            }
+            _ => {
+                let (seg, _) = Segment::recover(dir, base_offset, index_interval)?;
+                Ok(seg)
+            }
+        }
+    }
+
+    /// Open a segment by scanning every batch: check sizes, magic, CRC and offset order,
+    /// truncate the file at the first byte that is not part of a valid batch, and rebuild both
+    /// indexes from the scan.
+    pub fn recover(
+        dir: &Path,
+        base_offset: i64,
+        index_interval: u64,
+    ) -> io::Result<(Segment, RecoveryReport)> {
+        let mut seg = Segment::create_from_existing(dir, base_offset, index_interval)?;
+        let file_len = seg.log.metadata()?.len();
+        let mut report = RecoveryReport::default();
+        let file = seg.file();
+        let mut reader = BufReader::with_capacity(1 << 20, &*file);
+        let mut pos: u64 = 0;
+        let mut buf = Vec::new();
+        let mut last_epoch: Option<i32> = None;
+        while pos < file_len {
+            let remaining = file_len - pos;
+            if remaining < HEADER_LEN as u64 {
+                report.reason = Some(format!("{remaining} trailing bytes, less than a header"));
+                break;
+            }
+            buf.resize(HEADER_LEN, 0);
+            reader.read_exact(&mut buf)?;
+            let header = match BatchHeader::parse(&buf) {
+                Ok(h) => h,
+                Err(e) => {
+                    report.reason = Some(e.to_string());
+                    break;
+                }
+            };
+            let size = header.total_size();
+            if size as u64 > remaining {
+                report.reason = Some(format!("batch of {size} bytes but {remaining} remain"));
+                break;
+            }
+            buf.resize(size, 0);
+            reader.read_exact(&mut buf[HEADER_LEN..])?;
+            // Bound by the file, not by max.message.bytes: that setting may have been lowered
+            // after these batches were written, and they must not be cut for it.
+            let header = match batch::validate_batch(&buf, size) {
+                Ok(h) => h,
+                Err(e) => {
+                    report.reason = Some(e.to_string());
+                    break;
+                }
+            };
+            if header.base_offset < seg.next_offset {
+                report.reason = Some(format!(
+                    "batch base offset {} below expected {}",
+                    header.base_offset, seg.next_offset
+                ));
+                break;
+            }
+            if header.last_offset() - base_offset > i32::MAX as i64 {
+                report.reason = Some("offset too far from the segment base".into());
+                break;
+            }
+            if last_epoch != Some(header.partition_leader_epoch) {
+                report
+                    .epoch_starts
+                    .push((header.partition_leader_epoch, header.base_offset));
+                last_epoch = Some(header.partition_leader_epoch);
+            }
+            seg.track_batch(
+                header.base_offset,
+                header.last_offset(),
+                header.max_timestamp,
+                pos as u32,
+                size as u64,
+            )?;
+            pos += size as u64;
+        }
+        drop(reader);
+        if pos < file_len {
+            seg.log.set_len(pos)?;
+            report.truncated_bytes = file_len - pos;
+        }
+        seg.size = pos;
+        Ok((seg, report))
+    }
+
+    fn create_from_existing(
+        dir: &Path,
+        base_offset: i64,
+        index_interval: u64,
+    ) -> io::Result<Segment> {
+        let log = open_log(&dir.join(file_name(base_offset, "log")), false)?;
+        Ok(Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            log: Arc::new(log),
+            size: 0,
+            offset_index: OffsetIndex::create(
+                &dir.join(file_name(base_offset, "index")),
+                base_offset,
+            )?,
+            time_index: TimeIndex::create(
+                &dir.join(file_name(base_offset, "timeindex")),
+                base_offset,
+            )?,
+            index_interval,
+            bytes_since_index: 0,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            offset_of_max_timestamp: base_offset,
+            rolling_timestamp: None,
+        })
+    }
+
+    /// Index bookkeeping for one batch at `position`, shared by append and recovery so both
+    /// produce identical indexes. Mirrors Kafka's LogSegment: an entry is written before a
+    /// batch once more than `index.interval.bytes` have gone by since the last entry.
+    fn track_batch(
+        &mut self,
+        base: i64,
+        last: i64,
+        max_ts: i64,
+        position: u32,
+        size: u64,
+    ) -> io::Result<()> {
+        if max_ts > self.max_timestamp {
+            self.max_timestamp = max_ts;
+            self.offset_of_max_timestamp = base;
+        }
+        if self.rolling_timestamp.is_none() {
+            self.rolling_timestamp = Some(max_ts);
+        }
+        if self.bytes_since_index > self.index_interval {
+            self.offset_index.append(base, position)?;
+            self.time_index
+                .maybe_append(self.max_timestamp, self.offset_of_max_timestamp)?;
+            self.bytes_since_index = 0;
+        }
+        self.bytes_since_index += size;
+        self.next_offset = last + 1;
+        Ok(())
+    }
+
+    /// Write a blob of already validated and stamped batches at the end of the file, then
+    /// update the indexes. If the write fails the file is cut back to its old length so no
+    /// partial blob stays behind; the error says whether that worked.
+    pub fn append(&mut self, blob: &[u8], batches: &[BatchPlacement]) -> Result<(), AppendFailure> {
+        let start = self.size;
+        if let Err(error) = self.log.write_all_at(blob, start) {
+            let undone = self.log.set_len(start).is_ok();
+            return Err(AppendFailure { error, undone });
+        }
+        self.size += blob.len() as u64;
+        for b in batches {
+            // An index write failure leaves the log intact (indexes are rebuilt on recovery),
+            // but the caller must not assume the index is complete: report it as not undone.
+            self.track_batch(
+                b.base_offset,
+                b.last_offset,
+                b.max_timestamp,
+                (start + b.blob_position as u64) as u32,
+                b.size as u64,
+            )
+            .map_err(|error| AppendFailure {
+                error,
+                undone: false,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The header of the batch at `position`, if a whole header is there.
+    pub fn header_at(&self, position: u64) -> Option<BatchHeader> {
+        if position + HEADER_LEN as u64 > self.size {
+            return None;
+        }
+        let mut buf = [0u8; HEADER_LEN];
+        self.log.read_exact_at(&mut buf, position).ok()?;
+        BatchHeader::parse(&buf).ok()
+    }
+
+    /// Position of the batch containing `offset`, found through the offset index and a short
+    /// header scan; `None` if this segment has no such batch.
+    pub fn find_position(&self, offset: i64) -> Option<u64> {
+        if offset >= self.next_offset {
+            return None;
+        }
+        let mut pos = self.offset_index.lookup(offset) as u64;
+        while let Some(h) = self.header_at(pos) {
+            if h.last_offset() >= offset {
+                return Some(pos);
+            }
+            pos += h.total_size() as u64;
+        }
+        None
+    }
+
+    /// The first batch whose max timestamp is at least `timestamp`: (base offset, max
+    /// timestamp).
+    pub fn find_timestamp(&self, timestamp: i64) -> Option<(i64, i64)> {
+        if self.max_timestamp < timestamp {
+            return None;
+        }
+        let from = self.time_index.lookup(timestamp);
+        let mut pos = self.find_position(from).unwrap_or(0);
+        while let Some(h) = self.header_at(pos) {
+            if h.max_timestamp >= timestamp {
+                return Some((h.base_offset, h.max_timestamp));
+            }
+            pos += h.total_size() as u64;
+        }
+        None
+    }
+
+    /// Called when this segment stops being the active one: record its largest timestamp in
+    /// the time index (so a reopen knows it without a scan) and make everything durable.
+    pub fn seal(&mut self) -> io::Result<()> {
+        if self.max_timestamp >= 0 {
+            self.time_index
+                .maybe_append(self.max_timestamp, self.offset_of_max_timestamp)?;
+        }
+        self.sync_all()
+    }
+
+    /// fdatasync the log and fsync both indexes.
+    pub fn sync_all(&self) -> io::Result<()> {
+        self.log.sync_data()?;
+        self.offset_index.sync()?;
+        self.time_index.sync()
+    }
+
+    /// Remove the segment's files. The log goes first: an index without a log is garbage that
+    /// open cleans up, while a log without its index is simply rebuilt.
+    pub fn delete(self) -> io::Result<()> {
+        for ext in ["log", "index", "timeindex"] {
+            match fs::remove_file(self.dir.join(file_name(self.base_offset, ext))) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Largest timestamp in the segment; falls back to the file's mtime when the batches carry
+    /// no timestamps (-1), as Kafka does for time retention.
+    pub fn largest_timestamp(&self) -> i64 {
+        if self.max_timestamp >= 0 {
+            return self.max_timestamp;
+        }
+        self.log
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(-1, |d| d.as_millis() as i64)
+    }
+
+    /// First offset of the segment (its file name).
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+    /// Offset after the last batch.
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+    /// Bytes in the log file.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    /// True when no batch has been written.
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+    /// Max timestamp of the first batch, the reference for `segment.ms`.
+    pub fn rolling_timestamp(&self) -> Option<i64> {
+        self.rolling_timestamp
+    }
+    /// Shared handle to the log file, for reads and flushes outside the partition lock.
+    pub fn file(&self) -> Arc<File> {
+        Arc::clone(&self.log)
+    }
+    /// Entries in the offset index (for tests and metrics).
+    pub fn offset_index_len(&self) -> usize {
+        self.offset_index.len()
+    }
+    /// Entries in the time index (for tests and metrics).
+    pub fn time_index_len(&self) -> usize {
+        self.time_index.len()
+    }
+}

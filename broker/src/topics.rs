@@ -1,0 +1,253 @@
+//! Topics and their partitions: the broker's metadata state machine and the partition logs.
+//!
+//! Metadata changes are [`TopicCommand`]s, persisted in sled and applied to an in-memory map —
+//! the same shape as the registry's log, so that a replicated controller can later replicate
+//! the commands. Partition data lives in one [`PartitionLog`] directory per partition
+//! (`<data>/kafka/<topic>-<n>/`, as Kafka lays it out).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::log::{LogConfig, LogError, PartitionLog};
+
+/// Topic-level configs with Kafka's names; only overrides are stored.
+pub type TopicConfigs = BTreeMap<String, String>;
+
+/// A change to topic metadata.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op")]
+pub enum TopicCommand {
+    CreateTopic {
+        name: String,
+        id: Uuid,
+        partitions: i32,
+        configs: TopicConfigs,
+    },
+    DeleteTopic {
+        name: String,
+    },
+}
+
+/// A topic: its stable id, configs and partition logs.
+pub struct Topic {
+    pub name: String,
+    pub id: Uuid,
+    pub configs: TopicConfigs,
+    pub partitions: Vec<Arc<PartitionLog>>,
+}
+
+/// Failures of topic operations, each with its Kafka error code.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    #[error("Topic '{0}' already exists.")]
+    AlreadyExists(String),
+    #[error("Topic name '{0}' is illegal: use up to 249 of [a-zA-Z0-9._-]")]
+    InvalidName(String),
+    #[error("Number of partitions must be between 1 and {MAX_PARTITIONS}")]
+    InvalidPartitions,
+    #[error("Invalid config {0}")]
+    InvalidConfig(String),
+    #[error("This server does not host this topic-partition.")]
+    UnknownTopic,
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl TopicError {
+    pub fn kafka_error_code(&self) -> i16 {
+        match self {
+            TopicError::AlreadyExists(_) => 36,
+            TopicError::InvalidName(_) => 17,
+            TopicError::InvalidPartitions => 37,
+            TopicError::InvalidConfig(_) => 40,
+            TopicError::UnknownTopic => 3,
+            TopicError::Storage(_) => 56,
+        }
+    }
+}
+
+impl From<LogError> for TopicError {
+    fn from(e: LogError) -> Self {
+        TopicError::Storage(e.to_string())
+    }
+}
+
+impl From<sled::Error> for TopicError {
+    fn from(e: sled::Error) -> Self {
+        TopicError::Storage(e.to_string())
+    }
+}
+
+/// Bound on partitions per topic (every partition opens files).
+pub const MAX_PARTITIONS: i32 = 1000;
+
+/// Every topic of the broker.
+pub struct Topics {
+    dir: PathBuf,
+    meta: sled::Tree,
+    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+}
+
+impl Topics {
+    /// Opens the topic metadata in `db` and every partition log under `data_dir/kafka`.
+    pub fn open(db: &sled::Db, data_dir: &Path) -> Result<Topics, TopicError> {
+        let dir = data_dir.join("kafka");
+        std::fs::create_dir_all(&dir).map_err(|e| TopicError::Storage(e.to_string()))?;
+        let meta = db.open_tree("broker-topics")?;
+        let topics = Topics {
+            dir,
+            meta,
+            topics: RwLock::new(BTreeMap::new()),
+        };
+        for item in topics.meta.iter() {
+            let (_, v) = item?;
+            let cmd: TopicCommand = serde_json::from_slice(&v)
+                .map_err(|e| TopicError::Storage(format!("corrupt topic metadata: {e}")))?;
+            topics.apply(&cmd)?;
+        }
+        Ok(topics)
+    }
+
+    /// The topic called `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<Topic>> {
+        self.read().get(name).cloned()
+    }
+
+    /// All topics, by name.
+    pub fn all(&self) -> Vec<Arc<Topic>> {
+        self.read().values().cloned().collect()
+    }
+
+    /// Creates a topic (durably) and opens its partitions.
+    pub fn create(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: TopicConfigs,
+    ) -> Result<Arc<Topic>, TopicError> {
+        validate_name(name)?;
+        if !(1..=MAX_PARTITIONS).contains(&partitions) {
+            return Err(TopicError::InvalidPartitions);
+        }
+        log_config(&configs)?;
+        if self.read().contains_key(name) {
+            return Err(TopicError::AlreadyExists(name.to_string()));
+        }
+        let cmd = TopicCommand::CreateTopic {
+            name: name.to_string(),
+            id: Uuid::new_v4(),
+            partitions,
+            configs,
+        };
+        self.persist(name, Some(&cmd))?;
+        self.apply(&cmd)?;
+        self.get(name).ok_or(TopicError::UnknownTopic)
+    }
+
+    /// Deletes a topic and its data.
+    pub fn delete(&self, name: &str) -> Result<(), TopicError> {
+        if !self.read().contains_key(name) {
+            return Err(TopicError::UnknownTopic);
+        }
+        self.persist(name, None)?;
+        self.apply(&TopicCommand::DeleteTopic {
+            name: name.to_string(),
+        })
+    }
+
+    fn persist(&self, name: &str, cmd: Option<&TopicCommand>) -> Result<(), TopicError> {
+        match cmd {
+            Some(c) => {
+                let bytes =
+                    serde_json::to_vec(c).map_err(|e| TopicError::Storage(e.to_string()))?;
+                self.meta.insert(name.as_bytes(), bytes)?;
+            }
+            None => {
+                self.meta.remove(name.as_bytes())?;
+            }
+        }
+        self.meta.flush()?;
+        Ok(())
+    }
+
+    fn apply(&self, cmd: &TopicCommand) -> Result<(), TopicError> {
+        match cmd {
+            TopicCommand::CreateTopic {
+                name,
+                id,
+                partitions,
+                configs,
+            } => {
+                let config = log_config(configs)?;
+                let mut logs = Vec::with_capacity(*partitions as usize);
+                for p in 0..*partitions {
+                    let dir = self.dir.join(format!("{name}-{p}"));
+                    logs.push(Arc::new(PartitionLog::open(dir, config.clone())?));
+                }
+                let topic = Topic {
+                    name: name.clone(),
+                    id: *id,
+                    configs: configs.clone(),
+                    partitions: logs,
+                };
+                self.write().insert(name.clone(), Arc::new(topic));
+            }
+            TopicCommand::DeleteTopic { name } => {
+                if let Some(t) = self.write().remove(name) {
+                    for p in 0..t.partitions.len() {
+                        let _ = std::fs::remove_dir_all(self.dir.join(format!("{name}-{p}")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Topic>>> {
+        self.topics.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<Topic>>> {
+        self.topics.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Kafka's legal topic names.
+fn validate_name(name: &str) -> Result<(), TopicError> {
+    let ok = !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(TopicError::InvalidName(name.to_string()))
+    }
+}
+
+/// The log configuration a topic's configs describe (Kafka's names and defaults).
+pub fn log_config(configs: &TopicConfigs) -> Result<LogConfig, TopicError> {
+    let mut c = LogConfig::default();
+    for (k, v) in configs {
+        let bad = || TopicError::InvalidConfig(format!("{k}={v}"));
+        match k.as_str() {
+            "segment.bytes" => c.segment_bytes = v.parse().map_err(|_| bad())?,
+            "segment.ms" => c.segment_ms = v.parse().map_err(|_| bad())?,
+            "retention.ms" => c.retention_ms = v.parse().map_err(|_| bad())?,
+            "retention.bytes" => c.retention_bytes = v.parse().map_err(|_| bad())?,
+            "index.interval.bytes" => c.index_interval_bytes = v.parse().map_err(|_| bad())?,
+            "max.message.bytes" => c.max_message_bytes = v.parse().map_err(|_| bad())?,
+            _ => {}
+        }
+    }
+    c.validate()
+        .map_err(|e| TopicError::InvalidConfig(e.to_string()))?;
+    Ok(c)
+}
