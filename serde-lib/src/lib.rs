@@ -8,11 +8,16 @@
 //!   named types across references, and the canonical and normalized text forms.
 //! - [`wire`]: the Confluent wire format (magic byte and schema id, Protobuf message indexes,
 //!   header GUIDs).
+//! - [`client`]: the registry client (async, with a blocking facade): fail-over, retries, auth,
+//!   and caches keyed the way Confluent's are.
+//! - [`strategy`]: subject name strategies (TopicName, RecordName, TopicRecordName, custom).
 
 pub mod avro;
+pub mod client;
 pub mod json_schema;
 pub mod protobuf;
 pub mod schema_type;
+pub mod strategy;
 pub mod wire;
 
 pub use schema_type::SchemaType;
