@@ -6,3 +6,4 @@
 pub mod kafka;
 pub mod log;
 pub mod topics;
+pub mod validate;

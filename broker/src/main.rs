@@ -96,7 +96,9 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Serve(a) => serve(a).await,
-            Command::Registry(a) => run_registry(a.data_dir, a.listen, a.limits).await,
+            Command::Registry(a) => {
+                serve_registry(open_registry(&a.data_dir)?, a.listen, a.limits).await
+            }
         }
     })
 }
@@ -127,7 +129,9 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .open()
         .with_context(|| format!("opening broker metadata in {}", a.data_dir.display()))?;
     let topics = Topics::open(&db, &a.data_dir).context("opening topics")?;
-    let broker = Arc::new(Broker::new(config, topics, db).context("starting the broker")?);
+    let registry = open_registry(&a.data_dir)?;
+    let broker =
+        Arc::new(Broker::new(config, topics, db, registry.clone()).context("starting the broker")?);
     let kafka = TcpListener::bind(a.kafka_listen)
         .await
         .with_context(|| format!("binding the Kafka listener to {}", a.kafka_listen))?;
@@ -139,17 +143,25 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         })
         .await
     });
-    let result = run_registry(a.data_dir, a.registry_listen, a.limits).await;
+    let result = serve_registry(registry, a.registry_listen, a.limits).await;
     let _ = stop_tx.send(true);
     kafka_task.await??;
     result
 }
 
-async fn run_registry(data_dir: PathBuf, listen: SocketAddr, limits: Limits) -> anyhow::Result<()> {
-    let registry = Arc::new(
-        Registry::open(&data_dir)
-            .with_context(|| format!("opening the registry in {}", data_dir.display()))?,
-    );
+/// The registry stored in `data_dir`.
+fn open_registry(data_dir: &std::path::Path) -> anyhow::Result<Arc<Registry>> {
+    Ok(Arc::new(Registry::open(data_dir).with_context(|| {
+        format!("opening the registry in {}", data_dir.display())
+    })?))
+}
+
+/// Serves the registry's REST API until a shutdown signal.
+async fn serve_registry(
+    registry: Arc<Registry>,
+    listen: SocketAddr,
+    limits: Limits,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding the registry to {listen}"))?;

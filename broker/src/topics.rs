@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::log::{LogConfig, LogError, PartitionLog};
+use crate::validate::TopicRules;
 
 /// Topic-level configs with Kafka's names; only overrides are stored.
 pub type TopicConfigs = BTreeMap<String, String>;
@@ -37,6 +38,8 @@ pub struct Topic {
     pub name: String,
     pub id: Uuid,
     pub configs: TopicConfigs,
+    /// Schema validation on produce, read from `configs`.
+    pub rules: TopicRules,
     pub partitions: Vec<Arc<PartitionLog>>,
 }
 
@@ -134,6 +137,7 @@ impl Topics {
             return Err(TopicError::InvalidPartitions);
         }
         log_config(&configs)?;
+        TopicRules::from_configs(&configs).map_err(TopicError::InvalidConfig)?;
         if self.read().contains_key(name) {
             return Err(TopicError::AlreadyExists(name.to_string()));
         }
@@ -192,6 +196,8 @@ impl Topics {
                     name: name.clone(),
                     id: *id,
                     configs: configs.clone(),
+                    // Stored configs were checked at creation; a bad one cannot get here.
+                    rules: TopicRules::from_configs(configs).unwrap_or_default(),
                     partitions: logs,
                 };
                 self.write().insert(name.clone(), Arc::new(topic));

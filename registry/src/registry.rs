@@ -637,6 +637,17 @@ impl Registry {
         })
     }
 
+    /// The parsed schema for `id` (parsed once, then cached): what the broker validates with.
+    pub fn parsed_schema(&self, id: SchemaId) -> Result<Arc<ParsedSchema>, RegistryError> {
+        let schema = self.schema_by_id(id)?;
+        self.parsed_stored(&schema)
+    }
+
+    /// The id of the schema with this GUID (Confluent 8.x header framing).
+    pub fn id_for_guid(&self, guid: &str) -> Option<SchemaId> {
+        self.read().id_for_guid(guid)
+    }
+
     fn parsed_stored(&self, schema: &StoredSchema) -> Result<Arc<ParsedSchema>, RegistryError> {
         let st = self.read();
         self.parsed_stored_in(&st, schema)

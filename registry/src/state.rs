@@ -80,6 +80,8 @@ pub struct VersionEntry {
 pub struct State {
     schemas: HashMap<SchemaId, Arc<StoredSchema>>,
     by_fingerprint: HashMap<[u8; 16], SchemaId>,
+    /// Schema GUIDs (Confluent 8.x header framing names schemas by GUID).
+    by_guid: HashMap<String, SchemaId>,
     subjects: BTreeMap<String, BTreeMap<Version, VersionEntry>>,
     /// Which subject-versions use an id; an id with none left is gone from the API.
     usages: HashMap<SchemaId, BTreeSet<(String, Version)>>,
@@ -110,6 +112,7 @@ impl State {
                 };
                 self.schemas.insert(*id, Arc::new(stored));
                 self.by_fingerprint.entry(fp).or_insert(*id);
+                self.by_guid.entry(content.guid()).or_insert(*id);
                 self.next_id = self.next_id.max(id.saturating_add(1));
             }
             Command::AddVersion {
@@ -185,6 +188,11 @@ impl State {
     /// The schema with this id even when no version holds it any more (for id reuse checks).
     pub fn schema_any(&self, id: SchemaId) -> Option<&Arc<StoredSchema>> {
         self.schemas.get(&id)
+    }
+
+    /// The id of the schema with this GUID, if any.
+    pub fn id_for_guid(&self, guid: &str) -> Option<SchemaId> {
+        self.by_guid.get(guid).copied()
     }
 
     /// The id already allocated to this exact content, if any.

@@ -19,6 +19,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{decode, encode, Broker, ConnectionError};
 use crate::topics::{Topic, TopicConfigs, TopicError};
+use crate::validate::{self, RecordError};
 
 /// Advertised version ranges: only versions real clients have exercised against us.
 const SUPPORTED: &[(ApiKey, i16, i16)] = &[
@@ -35,6 +36,7 @@ const SUPPORTED: &[(ApiKey, i16, i16)] = &[
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const INVALID_REPLICATION_FACTOR: i16 = 38;
 const CORRUPT_MESSAGE: i16 = 2;
+const INVALID_RECORD: i16 = 87;
 
 /// The version range we speak for `api`, if any.
 pub fn supported(api: ApiKey) -> Option<(i16, i16)> {
@@ -69,7 +71,7 @@ pub async fn dispatch(
         ApiKey::Produce => {
             let req: ProduceRequest = decode(&mut body, version)?;
             let acks = req.acks;
-            let resp = produce(broker, req).await;
+            let resp = produce(broker, version, req).await;
             if acks == 0 {
                 return Ok(None);
             }
@@ -221,7 +223,7 @@ fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResp
     resp
 }
 
-async fn produce(broker: &Broker, req: ProduceRequest) -> ProduceResponse {
+async fn produce(broker: &Broker, version: i16, req: ProduceRequest) -> ProduceResponse {
     let mut resp = ProduceResponse::default();
     let mut to_sync = Vec::new();
     for td in req.topic_data {
@@ -244,18 +246,16 @@ async fn produce(broker: &Broker, req: ProduceRequest) -> ProduceResponse {
                 (None, _) => pr.error_code = UNKNOWN_TOPIC_OR_PARTITION,
                 (Some(_), None) => pr.error_code = CORRUPT_MESSAGE,
                 (Some(log), Some(records)) => {
-                    let mut bytes = records.to_vec();
-                    match log.append(&mut bytes, 0) {
-                        Ok(info) => {
-                            pr.base_offset = info.base_offset;
-                            pr.log_append_time_ms = info.log_append_time.unwrap_or(-1);
-                            pr.log_start_offset = info.log_start_offset;
-                            to_sync.push(log.clone());
-                        }
-                        Err(e) => {
-                            pr.error_code = e.kafka_error_code();
-                            pr.error_message = Some(str_bytes(&e.to_string()));
-                        }
+                    // Validation happens before the append: a rejected batch leaves no trace.
+                    let rules = topic.as_ref().map(|t| t.rules).unwrap_or_default();
+                    let verdict = if rules.is_empty() {
+                        Ok(())
+                    } else {
+                        validate::validate(&broker.registry, &name, &rules, &records)
+                    };
+                    match verdict {
+                        Ok(()) => append(Some(log), records, &mut pr, &mut to_sync),
+                        Err(errors) => reject(version, &mut pr, errors),
                     }
                 }
             }
@@ -283,6 +283,52 @@ async fn produce(broker: &Broker, req: ProduceRequest) -> ProduceResponse {
         broker.appended.notify_waiters();
     }
     resp
+}
+
+/// Appends validated records and fills the partition response.
+fn append(
+    log: Option<&std::sync::Arc<crate::log::PartitionLog>>,
+    records: Bytes,
+    pr: &mut PartitionProduceResponse,
+    to_sync: &mut Vec<std::sync::Arc<crate::log::PartitionLog>>,
+) {
+    let Some(log) = log else {
+        pr.error_code = UNKNOWN_TOPIC_OR_PARTITION;
+        return;
+    };
+    let mut bytes = records.to_vec();
+    match log.append(&mut bytes, 0) {
+        Ok(info) => {
+            pr.base_offset = info.base_offset;
+            pr.log_append_time_ms = info.log_append_time.unwrap_or(-1);
+            pr.log_start_offset = info.log_start_offset;
+            to_sync.push(log.clone());
+        }
+        Err(e) => {
+            pr.error_code = e.kafka_error_code();
+            pr.error_message = Some(str_bytes(&e.to_string()));
+        }
+    }
+}
+
+/// A batch that failed validation: INVALID_RECORD, nothing appended. `record_errors` and
+/// `error_message` exist from Produce v8 on.
+fn reject(version: i16, pr: &mut PartitionProduceResponse, errors: Vec<RecordError>) {
+    pr.error_code = INVALID_RECORD;
+    if version >= 8 {
+        pr.error_message = errors.first().map(|e| str_bytes(&e.message));
+        pr.record_errors = errors
+            .into_iter()
+            .map(|e| {
+                let mut b =
+                    kafka_protocol::messages::produce_response::BatchIndexAndErrorMessage::default(
+                    );
+                b.batch_index = e.index;
+                b.batch_index_error_message = Some(str_bytes(&e.message));
+                b
+            })
+            .collect();
+    }
 }
 
 async fn fetch(broker: &Broker, req: FetchRequest) -> FetchResponse {

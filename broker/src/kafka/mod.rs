@@ -60,11 +60,18 @@ pub struct Broker {
     /// Producer ids handed out; seeded from sled so ids stay fresh across restarts.
     next_producer_id: AtomicI64,
     db: sled::Db,
+    /// The in-process registry records are validated against (no HTTP hop).
+    pub registry: Arc<charter_registry::Registry>,
 }
 
 impl Broker {
     /// A broker over `topics`, with cluster id and producer ids kept in `db`.
-    pub fn new(config: BrokerConfig, topics: Topics, db: sled::Db) -> Result<Broker, sled::Error> {
+    pub fn new(
+        config: BrokerConfig,
+        topics: Topics,
+        db: sled::Db,
+        registry: Arc<charter_registry::Registry>,
+    ) -> Result<Broker, sled::Error> {
         let meta = db.open_tree("broker-meta")?;
         let cluster_id = match meta.get("cluster-id")? {
             Some(v) => String::from_utf8_lossy(&v).into_owned(),
@@ -84,6 +91,7 @@ impl Broker {
             appended: Notify::new(),
             next_producer_id: AtomicI64::new(start),
             db,
+            registry,
         })
     }
 

@@ -30,6 +30,7 @@
 //! # Ok::<(), charter_serde::avro::AvroError>(())
 //! ```
 
+mod datum;
 mod json;
 mod logical;
 mod model;

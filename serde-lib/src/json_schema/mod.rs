@@ -26,6 +26,7 @@ pub mod json;
 mod load;
 pub mod model;
 mod uri;
+mod validate;
 
 #[cfg(test)]
 mod tests;
@@ -71,6 +72,8 @@ struct Inner {
     nodes: Vec<Node>,
     root: NodeId,
     patterns: HashMap<String, Option<fancy_regex::Regex>>,
+    /// The references and the lazily built instance validator ([`JsonSchema::validate_json`]).
+    validation: validate::Validation,
 }
 
 impl std::fmt::Debug for JsonSchema {
@@ -153,6 +156,7 @@ impl JsonSchema {
                 nodes: loaded.nodes,
                 root: loaded.root,
                 patterns: loaded.patterns,
+                validation: validate::Validation::new(&root, draft, &refs),
             }),
         })
     }

@@ -23,6 +23,7 @@ mod model;
 mod print;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 use std::collections::HashMap;
 use std::fmt;
