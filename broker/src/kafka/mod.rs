@@ -117,6 +117,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     tracing::info!(addr = ?listener.local_addr().ok(), "kafka listener up");
+    let retention = tokio::spawn(retention_loop(broker.clone()));
+    let _stop_retention = AbortOnDrop(retention);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -137,6 +139,38 @@ pub async fn serve(
                 });
             }
         }
+    }
+}
+
+/// `log.retention.check.interval.ms`: how often old segments are deleted.
+const RETENTION_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Deletes segments past `retention.ms` / `retention.bytes`, every check interval.
+async fn retention_loop(broker: Arc<Broker>) {
+    let mut tick = tokio::time::interval(RETENTION_CHECK_INTERVAL);
+    loop {
+        tick.tick().await;
+        for topic in broker.topics.all() {
+            for (p, log) in topic.partitions.iter().enumerate() {
+                let log = log.clone();
+                let now = crate::log::partition::now_ms();
+                match tokio::task::spawn_blocking(move || log.enforce_retention(now)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(topic = %topic.name, partition = p, error = %e, "retention failed")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "retention task failed"),
+                }
+            }
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
