@@ -86,6 +86,21 @@ if [[ ! -f "$STAMP" ]] || [[ "$(cat "$STAMP")" != "$WANT" ]] \
 fi
 VPY="$VENV/bin/python"
 
+# ---------------------------------------------------------------- kafkajs (npm)
+# node_modules live outside the clone, keyed by package.json, so reruns are instant.
+NODE_DIR="${CHARTER_NODE_DIR:-$HOME/.cache/charter-node}"
+if command -v npm >/dev/null; then
+    mkdir -p "$NODE_DIR"
+    if ! cmp -s "$SCRIPT_DIR/kafkajs/package.json" "$NODE_DIR/package.json"; then
+        log "installing kafkajs into $NODE_DIR"
+        cp "$SCRIPT_DIR/kafkajs/package.json" "$NODE_DIR/package.json"
+        (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent </dev/null)
+    fi
+    export NODE_PATH="$NODE_DIR/node_modules"
+else
+    log "npm not found: the kafkajs test will fail"
+fi
+
 # ---------------------------------------------------------------- server
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/charter-interop.XXXXXX")"
 DATA_DIR="$WORK/data"

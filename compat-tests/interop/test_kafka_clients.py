@@ -153,3 +153,18 @@ def test_kcat_list_produce_consume(bootstrap):
     assert f'topic "{topic}" with 1 partitions' in r.stdout
     # kcat's records are readable by librdkafka 2.16 too.
     assert [v for _, v in consume_all(bootstrap, topic, 3)] == [b"one", b"two", b"three"]
+
+
+def test_kafkajs_produce_and_offsets(bootstrap):
+    """kafkajs 2.2.4 (pure JavaScript, never uses flexible versions): admin createTopics,
+    producer with acks=-1 uncompressed and gzip, fetchTopicOffsets; librdkafka reads it back.
+    (kafkajs consumers always join a group; that is tested with consumer groups.)"""
+    script = os.path.join(os.path.dirname(__file__), "kafkajs", "produce.js")
+    topic = topic_name("kjs")
+    r = subprocess.run(["node", script, bootstrap, topic, "40"], capture_output=True, text=True,
+                       timeout=60, env=os.environ)
+    assert r.returncode == 0, r.stderr
+    import json
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["offsets"][0]["high"] == "40"
+    assert [v for _, v in consume_all(bootstrap, topic, 40)] == [f"kafkajs-{i}".encode() for i in range(40)]
