@@ -31,6 +31,15 @@ pub enum TopicCommand {
     DeleteTopic {
         name: String,
     },
+    /// Replaces a topic's overrides (`configs` is the whole new map, not a delta). The
+    /// partition logs keep running with the `LogConfig` they were opened with: `PartitionLog`
+    /// has no setter, so log-level configs (`segment.*`, `retention.*`, `max.message.bytes`,
+    /// `index.interval.bytes`) take effect when the broker next opens the topic (restart).
+    /// Validation rules (`confluent.*`/`charter.*`) take effect at once.
+    AlterConfigs {
+        name: String,
+        configs: TopicConfigs,
+    },
 }
 
 /// A topic: its stable id, configs and partition logs.
@@ -163,6 +172,43 @@ impl Topics {
         })
     }
 
+    /// Replaces the overrides of topic `name` with `new_overrides` (validated, durable, applied).
+    ///
+    /// sled keeps one record per topic (the state to replay), so what is stored is the topic's
+    /// `CreateTopic` with the new configs; the in-memory change is the
+    /// [`TopicCommand::AlterConfigs`] command. The map's write lock is held throughout, so a
+    /// concurrent delete cannot be resurrected by this write.
+    pub fn alter_configs(&self, name: &str, new_overrides: TopicConfigs) -> Result<(), TopicError> {
+        log_config(&new_overrides)?;
+        TopicRules::from_configs(&new_overrides).map_err(TopicError::InvalidConfig)?;
+        let mut map = self.write();
+        let topic = map.get(name).ok_or(TopicError::UnknownTopic)?;
+        let snapshot = TopicCommand::CreateTopic {
+            name: name.to_string(),
+            id: topic.id,
+            partitions: topic.partitions.len() as i32,
+            configs: new_overrides.clone(),
+        };
+        self.persist(name, Some(&snapshot))?;
+        Self::apply_alter(&mut map, name, &new_overrides);
+        Ok(())
+    }
+
+    /// Rebuilds topic `name` with `configs`, sharing its running partition logs.
+    fn apply_alter(map: &mut BTreeMap<String, Arc<Topic>>, name: &str, configs: &TopicConfigs) {
+        if let Some(old) = map.get(name) {
+            let topic = Topic {
+                name: old.name.clone(),
+                id: old.id,
+                configs: configs.clone(),
+                // Checked before the command was made.
+                rules: TopicRules::from_configs(configs).unwrap_or_default(),
+                partitions: old.partitions.clone(),
+            };
+            map.insert(name.to_string(), Arc::new(topic));
+        }
+    }
+
     fn persist(&self, name: &str, cmd: Option<&TopicCommand>) -> Result<(), TopicError> {
         match cmd {
             Some(c) => {
@@ -208,6 +254,9 @@ impl Topics {
                         let _ = std::fs::remove_dir_all(self.dir.join(format!("{name}-{p}")));
                     }
                 }
+            }
+            TopicCommand::AlterConfigs { name, configs } => {
+                Self::apply_alter(&mut self.write(), name, configs);
             }
         }
         Ok(())

@@ -31,6 +31,8 @@ const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 6),
     (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
 ];
 
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
@@ -103,6 +105,16 @@ pub async fn dispatch(
             let mut resp = InitProducerIdResponse::default();
             resp.producer_id = ProducerId(broker.fresh_producer_id());
             resp.producer_epoch = 0;
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::DescribeConfigs => {
+            let req = decode(&mut body, version)?;
+            let resp = super::configs::describe_configs(&broker.topics, version, req);
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::IncrementalAlterConfigs => {
+            let req = decode(&mut body, version)?;
+            let resp = super::configs::incremental_alter_configs(&broker.topics, req);
             encode(api, version, correlation_id, &resp)?
         }
         other => return Err(ConnectionError::UnknownApi(other as i16)),
