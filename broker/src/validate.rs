@@ -115,7 +115,7 @@ pub fn validate(
     let sets = RecordBatchDecoder::decode_all(&mut buf).map_err(|e| {
         vec![RecordError {
             index: 0,
-            message: format!("cannot decode the record batch: {e}"),
+            message: format!("cannot decode the record batch: {e:#}"),
         }]
     })?;
     let mut errors = Vec::new();

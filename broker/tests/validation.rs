@@ -245,3 +245,69 @@ fn json_and_protobuf_payloads() {
     garbage.extend_from_slice(&[0x0a, 0x7f]);
     assert!(validate(&f.registry, "p", &on, &batch(&[Some(garbage)])).is_err());
 }
+
+/// Zigzag varint, as record fields are encoded.
+fn varint(v: i64, out: &mut Vec<u8>) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+#[test]
+fn a_decompression_bomb_is_rejected_not_expanded() {
+    use std::io::Write;
+    let f = Fixture::new();
+    let on = rules(&[("confluent.value.schema.validation", "true")]);
+
+    // One record whose value is 140 MiB of zeros, gzip-compressed to a few hundred KiB.
+    let value_len: i64 = 140 * 1024 * 1024;
+    let mut head = Vec::new();
+    head.push(0); // attributes
+    varint(0, &mut head); // timestamp delta
+    varint(0, &mut head); // offset delta
+    varint(-1, &mut head); // null key
+    varint(value_len, &mut head);
+    let body_len = head.len() as i64 + value_len + 1; // + header count
+    let mut record = Vec::new();
+    varint(body_len, &mut record);
+    record.extend_from_slice(&head);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&record).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..140 {
+        gz.write_all(&zeros).unwrap();
+    }
+    gz.write_all(&[0]).unwrap(); // no headers
+    let compressed = gz.finish().unwrap();
+    assert!(compressed.len() < 1 << 20, "the bomb is small on the wire");
+
+    // A v2 batch header around it: attributes = 1 (gzip), one record.
+    let mut batch = Vec::new();
+    batch.extend_from_slice(&0i64.to_be_bytes()); // base offset
+    let len = (61 - 12 + compressed.len()) as i32;
+    batch.extend_from_slice(&len.to_be_bytes());
+    batch.extend_from_slice(&0i32.to_be_bytes()); // leader epoch
+    batch.push(2); // magic
+    batch.extend_from_slice(&0u32.to_be_bytes()); // crc, filled below
+    batch.extend_from_slice(&1i16.to_be_bytes()); // attributes: gzip
+    batch.extend_from_slice(&0i32.to_be_bytes()); // last offset delta
+    batch.extend_from_slice(&0i64.to_be_bytes()); // base timestamp
+    batch.extend_from_slice(&0i64.to_be_bytes()); // max timestamp
+    batch.extend_from_slice(&(-1i64).to_be_bytes()); // producer id
+    batch.extend_from_slice(&(-1i16).to_be_bytes()); // producer epoch
+    batch.extend_from_slice(&(-1i32).to_be_bytes()); // base sequence
+    batch.extend_from_slice(&1i32.to_be_bytes()); // record count
+    batch.extend_from_slice(&compressed);
+    let crc = charter_broker::log::batch::compute_crc(&batch);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+
+    let errs = validate(&f.registry, "bomb", &on, &batch).expect_err("a bomb is not valid");
+    assert!(
+        errs[0].message.contains("expands past"),
+        "rejected for its size, not by accident: {}",
+        errs[0].message
+    );
+}

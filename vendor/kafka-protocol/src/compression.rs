@@ -6,6 +6,22 @@
 use crate::protocol::buf::{ByteBuf, ByteBufMut};
 use anyhow::Result;
 
+/// Charter patch: the most bytes one compressed batch may expand to. Producers are untrusted;
+/// without a bound a few KiB of zeros can expand to gigabytes (a decompression bomb).
+pub const MAX_DECOMPRESSED_BYTES: u64 = 128 * 1024 * 1024;
+
+/// Charter patch: reads at most `MAX_DECOMPRESSED_BYTES` from `r`, failing beyond it.
+#[allow(dead_code)]
+fn read_bounded<R: std::io::Read>(r: R, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    r.take(MAX_DECOMPRESSED_BYTES + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+        anyhow::bail!("{what} batch expands past {MAX_DECOMPRESSED_BYTES} bytes");
+    }
+    Ok(out)
+}
+
 #[cfg(feature = "gzip")]
 mod gzip;
 #[cfg(feature = "lz4")]

@@ -81,6 +81,10 @@ impl<B: ByteBuf> Decompressor<B> for Snappy {
         {
             let compressed = compressed.copy_to_bytes(compressed.remaining());
             let actual_len = decompress_len(&compressed).context("failed to read snappy header")?;
+            // Charter patch: the declared length is untrusted.
+            if actual_len as u64 > super::MAX_DECOMPRESSED_BYTES {
+                anyhow::bail!("snappy batch expands past {} bytes", super::MAX_DECOMPRESSED_BYTES);
+            }
             let mut tmp = BytesMut::zeroed(actual_len);
             Decoder::new()
                 .decompress(&compressed, &mut tmp)
@@ -105,6 +109,12 @@ impl<B: ByteBuf> Decompressor<B> for Snappy {
             let uncompressed_block_length = decompress_len(&compressed_block)
                 .context("failed to get snappy uncompressed length")?;
             let uncompressed_block_start = uncompressed.len();
+            // Charter patch: bound the total the blocks declare.
+            if (uncompressed_block_start as u64).saturating_add(uncompressed_block_length as u64)
+                > super::MAX_DECOMPRESSED_BYTES
+            {
+                anyhow::bail!("snappy batch expands past {} bytes", super::MAX_DECOMPRESSED_BYTES);
+            }
             uncompressed.resize(
                 uncompressed_block_start.saturating_add(uncompressed_block_length),
                 0,
