@@ -5,43 +5,21 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use charter_broker::kafka::{self, Broker, BrokerConfig};
-use charter_broker::topics::Topics;
+mod common;
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
 
-fn start() -> (tokio::runtime::Runtime, String, tempfile::TempDir) {
+fn start() -> (common::TestBroker, String) {
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         PANICS.fetch_add(1, Ordering::SeqCst);
         prev(info);
     }));
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let addr = rt.block_on(async {
-        let registry = Arc::new(charter_registry::Registry::open(dir.path()).expect("registry"));
-        let db = sled::Config::new()
-            .path(dir.path().join("broker-meta"))
-            .open()
-            .expect("sled");
-        let topics = Topics::open(&db, dir.path()).expect("topics");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let config = BrokerConfig {
-            advertised_port: addr.port() as i32,
-            max_request_bytes: 1024 * 1024,
-            ..BrokerConfig::default()
-        };
-        let broker = Arc::new(Broker::new(config, topics, db, registry).expect("broker"));
-        tokio::spawn(kafka::serve(listener, broker, std::future::pending()));
-        addr.to_string()
-    });
-    (rt, addr, dir)
+    let b = common::TestBroker::start(1024 * 1024);
+    let addr = b.bootstrap.clone();
+    (b, addr)
 }
 
 /// Sends one frame (size prefix + bytes) and returns whatever comes back before the
@@ -70,7 +48,7 @@ fn api_versions_ok(addr: &str) -> bool {
 
 #[test]
 fn garbage_never_panics_and_service_continues() {
-    let (_rt, addr, _dir) = start();
+    let (_broker, addr) = start();
     assert!(api_versions_ok(&addr));
 
     // Sizes: negative, zero, tiny, over socket.request.max.bytes.
