@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use charter_broker::kafka::{self, Broker, BrokerConfig};
-use charter_broker::topics::{TopicConfigs, Topics};
+use charter_broker::topics::TopicConfigs;
 use charter_registry::registry::SchemaRequest;
 use charter_registry::Registry;
 use rdkafka::config::ClientConfig;
@@ -61,11 +61,6 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (bootstrap, broker, schema_id) = rt.block_on(async {
         let registry = Arc::new(Registry::open(dir.path()).expect("registry"));
-        let db = sled::Config::new()
-            .path(dir.path().join("broker-meta"))
-            .open()
-            .expect("sled");
-        let topics = Topics::open(&db, dir.path()).expect("topics");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -74,7 +69,7 @@ fn main() {
             advertised_port: addr.port() as i32,
             ..BrokerConfig::default()
         };
-        let broker = Arc::new(Broker::new(config, topics, db, registry.clone()).expect("broker"));
+        let broker = Arc::new(Broker::open(config, dir.path(), registry.clone()).expect("broker"));
         tokio::spawn(kafka::serve(
             listener,
             broker.clone(),

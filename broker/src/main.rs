@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use charter_broker::kafka::{Broker, BrokerConfig};
-use charter_broker::topics::Topics;
 use charter_registry::{ApiOptions, Registry};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
@@ -124,14 +123,11 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         default_partitions: a.default_partitions,
         ..BrokerConfig::default()
     };
-    let db = sled::Config::new()
-        .path(a.data_dir.join("broker-meta"))
-        .open()
-        .with_context(|| format!("opening broker metadata in {}", a.data_dir.display()))?;
-    let topics = Topics::open(&db, &a.data_dir).context("opening topics")?;
     let registry = open_registry(&a.data_dir)?;
-    let broker =
-        Arc::new(Broker::new(config, topics, db, registry.clone()).context("starting the broker")?);
+    let broker = Arc::new(
+        Broker::open(config, &a.data_dir, registry.clone())
+            .with_context(|| format!("opening the broker in {}", a.data_dir.display()))?,
+    );
     let kafka = TcpListener::bind(a.kafka_listen)
         .await
         .with_context(|| format!("binding the Kafka listener to {}", a.kafka_listen))?;

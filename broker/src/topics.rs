@@ -52,6 +52,15 @@ pub struct Topic {
     pub partitions: Vec<Arc<PartitionLog>>,
 }
 
+impl Topic {
+    /// Partition `index`, if the topic has it (indexes come from the network).
+    pub fn partition(&self, index: i32) -> Option<&Arc<PartitionLog>> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.partitions.get(i))
+    }
+}
+
 /// Failures of topic operations, each with its Kafka error code.
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {

@@ -249,11 +249,7 @@ async fn produce(broker: &Broker, version: i16, req: ProduceRequest) -> ProduceR
             pr.base_offset = -1;
             pr.log_append_time_ms = -1;
             pr.log_start_offset = -1;
-            let log = topic.as_ref().and_then(|t| {
-                usize::try_from(pd.index)
-                    .ok()
-                    .and_then(|i| t.partitions.get(i))
-            });
+            let log = topic.as_ref().and_then(|t| t.partition(pd.index));
             match (log, pd.records) {
                 (None, _) => pr.error_code = UNKNOWN_TOPIC_OR_PARTITION,
                 (Some(_), None) => pr.error_code = CORRUPT_MESSAGE,
@@ -382,11 +378,7 @@ fn fetch_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
             pd.high_watermark = -1;
             pd.last_stable_offset = -1;
             pd.log_start_offset = -1;
-            let log = topic.as_ref().and_then(|t| {
-                usize::try_from(fp.partition)
-                    .ok()
-                    .and_then(|i| t.partitions.get(i))
-            });
+            let log = topic.as_ref().and_then(|t| t.partition(fp.partition));
             match log {
                 None => pd.error_code = UNKNOWN_TOPIC_OR_PARTITION,
                 Some(log) => {
@@ -434,11 +426,7 @@ fn list_offsets(broker: &Broker, version: i16, req: ListOffsetsRequest) -> ListO
             pr.offset = -1;
             // leader_epoch exists from v4 on; setting it earlier is an encoding error.
             pr.leader_epoch = if version >= 4 { 0 } else { -1 };
-            let log = topic.as_ref().and_then(|t| {
-                usize::try_from(lp.partition_index)
-                    .ok()
-                    .and_then(|i| t.partitions.get(i))
-            });
+            let log = topic.as_ref().and_then(|t| t.partition(lp.partition_index));
             match log {
                 None => pr.error_code = UNKNOWN_TOPIC_OR_PARTITION,
                 Some(log) => match lp.timestamp {

@@ -96,6 +96,20 @@ impl Broker {
         })
     }
 
+    /// Opens the broker's metadata (sled, under `data_dir/broker-meta`) and its topics (under
+    /// `data_dir/kafka`), validating against `registry`.
+    pub fn open(
+        config: BrokerConfig,
+        data_dir: &std::path::Path,
+        registry: Arc<charter_registry::Registry>,
+    ) -> Result<Broker, OpenError> {
+        let db = sled::Config::new()
+            .path(data_dir.join("broker-meta"))
+            .open()?;
+        let topics = Topics::open(&db, data_dir)?;
+        Ok(Broker::new(config, topics, db, registry)?)
+    }
+
     /// A producer id never handed out before.
     fn fresh_producer_id(&self) -> i64 {
         let id = self.next_producer_id.fetch_add(1, Ordering::SeqCst);
@@ -173,6 +187,15 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Why the broker could not open its data.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("broker metadata: {0}")]
+    Metadata(#[from] sled::Error),
+    #[error("topics: {0}")]
+    Topics(#[from] crate::topics::TopicError),
 }
 
 /// Why a connection is closed rather than answered.

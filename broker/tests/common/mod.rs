@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use charter_broker::kafka::{self, Broker, BrokerConfig};
-use charter_broker::topics::Topics;
 use charter_registry::Registry;
 
 pub struct TestBroker {
@@ -22,11 +21,6 @@ impl TestBroker {
         let dir = tempfile::tempdir().expect("tempdir");
         let (bootstrap, broker, registry) = rt.block_on(async {
             let registry = Arc::new(Registry::open(dir.path()).expect("registry"));
-            let db = sled::Config::new()
-                .path(dir.path().join("broker-meta"))
-                .open()
-                .expect("sled");
-            let topics = Topics::open(&db, dir.path()).expect("topics");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("bind");
@@ -37,7 +31,7 @@ impl TestBroker {
                 ..BrokerConfig::default()
             };
             let broker =
-                Arc::new(Broker::new(config, topics, db, registry.clone()).expect("broker"));
+                Arc::new(Broker::open(config, dir.path(), registry.clone()).expect("broker"));
             tokio::spawn(kafka::serve(
                 listener,
                 broker.clone(),
