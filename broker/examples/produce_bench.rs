@@ -19,12 +19,7 @@ use rdkafka::{Offset, TopicPartitionList};
 const SCHEMA: &str = r#"{"type":"record","name":"Event","fields":[{"name":"id","type":"long"},{"name":"data","type":"bytes"}]}"#;
 
 fn zigzag(v: i64, out: &mut Vec<u8>) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
+    charter_serde::wire::write_zigzag(out, v);
 }
 
 /// A framed Avro Event of exactly 1024 bytes.

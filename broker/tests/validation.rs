@@ -66,14 +66,7 @@ const USER: &str = r#"{"type":"record","name":"User","namespace":"com.acme","fie
 /// Avro binary of User{name, age}.
 fn user_datum(name: &str, age: i32) -> Vec<u8> {
     let mut out = Vec::new();
-    let zz = |v: i64, out: &mut Vec<u8>| {
-        let mut z = ((v << 1) ^ (v >> 63)) as u64;
-        while z >= 0x80 {
-            out.push((z as u8) | 0x80);
-            z >>= 7;
-        }
-        out.push(z as u8);
-    };
+    let zz = |v: i64, out: &mut Vec<u8>| wire::write_zigzag(out, v);
     zz(name.len() as i64, &mut out);
     out.extend_from_slice(name.as_bytes());
     zz(age as i64, &mut out);
@@ -248,12 +241,7 @@ fn json_and_protobuf_payloads() {
 
 /// Zigzag varint, as record fields are encoded.
 fn varint(v: i64, out: &mut Vec<u8>) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
+    wire::write_zigzag(out, v);
 }
 
 #[test]

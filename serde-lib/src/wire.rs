@@ -151,7 +151,8 @@ pub fn read_message_indexes(bytes: &[u8]) -> Result<(Vec<i32>, &[u8]), WireError
     Ok((out, rest))
 }
 
-fn write_zigzag(out: &mut Vec<u8>, v: i64) {
+/// Appends `v` as a zigzag varint (Kafka's `writeVarlong`, Avro's int/long encoding).
+pub fn write_zigzag(out: &mut Vec<u8>, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
         out.push((z as u8) | 0x80);

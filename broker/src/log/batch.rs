@@ -395,12 +395,7 @@ pub struct BatchBuilder {
 }
 
 fn put_varlong(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
+    charter_serde::wire::write_zigzag(out, v);
 }
 
 impl BatchBuilder {
