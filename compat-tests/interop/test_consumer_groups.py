@@ -55,16 +55,16 @@ def produce_values(bootstrap, topic, values, partitions):
 class ConsumerProcess:
     """A group consumer in a child process (helpers/group_consumer.py), read line by line."""
 
-    def __init__(self, bootstrap, group, topic, name, instance_id=None):
+    def __init__(self, bootstrap, group, topic, name, instance_id=None, strategy="range"):
         args = [sys.executable, os.path.join(HERE, "helpers", "group_consumer.py"), bootstrap,
-                group, topic]
+                group, topic, strategy]
         if instance_id:
             args.append(instance_id)
         self.name = name
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True)
         self.lock = threading.Lock()
-        self.assignment = None
+        self.assignment = None  # None until the first assignment; then the owned partitions
         self.records = []  # (partition, offset, value)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -73,10 +73,12 @@ class ConsumerProcess:
         for line in self.proc.stdout:
             ev = json.loads(line)
             with self.lock:
+                # Eager protocols revoke everything and assign anew; cooperative ones add and
+                # remove increments. Tracking the owned set works for both.
                 if ev["event"] == "assign":
-                    self.assignment = ev["partitions"]
+                    self.assignment = sorted(set(self.assignment or []) | set(ev["partitions"]))
                 elif ev["event"] == "revoke":
-                    self.assignment = []
+                    self.assignment = sorted(set(self.assignment or []) - set(ev["partitions"]))
                 elif ev["event"] == "record":
                     self.records.append((ev["partition"], ev["offset"], ev["value"]))
 
@@ -123,17 +125,18 @@ def is_split(assignment, members, partitions):
     return sorted(owned) == list(range(partitions)) and all(assignment.values())
 
 
-def test_group_shares_rebalances_and_survives_a_killed_member(bootstrap):
+@pytest.mark.parametrize("strategy", ["range", "cooperative-sticky"])
+def test_group_shares_rebalances_and_survives_a_killed_member(bootstrap, strategy):
     topic, group = create_topic(bootstrap, 4), unique("g")
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    a = ConsumerProcess(bootstrap, group, topic, "a")
-    b = ConsumerProcess(bootstrap, group, topic, "b")
+    a = ConsumerProcess(bootstrap, group, topic, "a", strategy=strategy)
+    b = ConsumerProcess(bootstrap, group, topic, "b", strategy=strategy)
     consumers = [a, b]
     try:
         wait_for(lambda: is_split(broker_assignment(admin, group), 2, 4), 30, "2 members split 4")
         produce_values(bootstrap, topic, [f"one-{i}" for i in range(200)], 4)
 
-        c = ConsumerProcess(bootstrap, group, topic, "c")
+        c = ConsumerProcess(bootstrap, group, topic, "c", strategy=strategy)
         consumers.append(c)
         wait_for(lambda: is_split(broker_assignment(admin, group), 3, 4), 30, "3 members split 4")
         produce_values(bootstrap, topic, [f"two-{i}" for i in range(200)], 4)

@@ -480,3 +480,6 @@ impl Coordinator {
         removed
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,9 +1,11 @@
 """A confluent-kafka group consumer as its own process, so tests can `kill -9` it.
 
-Usage: python group_consumer.py BOOTSTRAP GROUP TOPIC [INSTANCE_ID]
+Usage: python group_consumer.py BOOTSTRAP GROUP TOPIC STRATEGY [INSTANCE_ID]
 
+STRATEGY is partition.assignment.strategy (range, roundrobin, cooperative-sticky).
 Writes one JSON object per line to stdout and flushes each:
-  {"event": "assign", "partitions": [0, 2]}   after every rebalance (eager: full assignment)
+  {"event": "assign", "partitions": [0, 2]}   partitions added (eager: the full assignment)
+  {"event": "revoke", "partitions": [0]}      partitions taken away
   {"event": "record", "partition": 1, "offset": 7, "value": "..."}
 Runs until killed or its stdin closes.
 """
@@ -21,7 +23,7 @@ def emit(obj):
 
 
 def main():
-    bootstrap, group, topic = sys.argv[1:4]
+    bootstrap, group, topic, strategy = sys.argv[1:5]
     conf = {
         "bootstrap.servers": bootstrap,
         "group.id": group,
@@ -30,9 +32,10 @@ def main():
         "auto.offset.reset": "earliest",
         "enable.auto.commit": True,
         "auto.commit.interval.ms": 200,
+        "partition.assignment.strategy": strategy,
     }
-    if len(sys.argv) > 4:
-        conf["group.instance.id"] = sys.argv[4]
+    if len(sys.argv) > 5:
+        conf["group.instance.id"] = sys.argv[5]
     c = Consumer(conf)
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
