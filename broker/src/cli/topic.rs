@@ -67,6 +67,13 @@ pub fn parse_kv(s: &str) -> std::result::Result<(String, String), String> {
 
 /// Runs a `topic` subcommand.
 pub async fn run(command: TopicCommand, kafka: &KafkaOpts, out: &Output) -> Result<()> {
+    if let TopicCommand::AlterConfig { set, delete, .. } = &command {
+        if set.is_empty() && delete.is_empty() {
+            return Err(CliError::Usage(
+                "give --set name=value or --delete name".into(),
+            ));
+        }
+    }
     let mut client = kafka.connect().await?;
     match command {
         TopicCommand::Create {
