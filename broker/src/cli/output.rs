@@ -37,6 +37,22 @@ fn paint(style: Style, s: &str) -> String {
     format!("{style}{s}{style:#}")
 }
 
+/// The printed width of `s`: characters outside ANSI escape sequences.
+fn visible_width(s: &str) -> usize {
+    let mut n = 0;
+    let mut in_escape = false;
+    for c in s.chars() {
+        match (in_escape, c) {
+            (false, '\x1b') => in_escape = true,
+            (false, _) => n += 1,
+            // CSI sequences end with a letter (`m` for styles).
+            (true, c) if c.is_ascii_alphabetic() => in_escape = false,
+            (true, _) => {}
+        }
+    }
+    n
+}
+
 impl Output {
     /// An output in `format`.
     pub fn new(format: OutputFormat) -> Self {
@@ -98,11 +114,11 @@ impl Output {
 
     /// Prints rows as a table with aligned columns under a bold header.
     pub fn table(&self, header: &[&str], rows: &[Vec<String>]) {
-        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        let mut widths: Vec<usize> = header.iter().map(|h| visible_width(h)).collect();
         for row in rows {
             for (i, cell) in row.iter().enumerate() {
                 if let Some(w) = widths.get_mut(i) {
-                    *w = (*w).max(cell.chars().count());
+                    *w = (*w).max(visible_width(cell));
                 }
             }
         }
@@ -115,7 +131,11 @@ impl Output {
                     if i == last {
                         c
                     } else {
-                        let pad = widths[i].saturating_sub(c.chars().count());
+                        let pad = widths
+                            .get(i)
+                            .copied()
+                            .unwrap_or(0)
+                            .saturating_sub(visible_width(&c));
                         format!("{c}{}", " ".repeat(pad))
                     }
                 })
@@ -147,4 +167,15 @@ impl Output {
 /// Prints a command's error on stderr, `error:` in red on a terminal.
 pub fn print_error(e: &CliError) {
     anstream::eprintln!("{}: {e}", paint(RED.bold(), "error"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn width_ignores_ansi() {
+        assert_eq!(visible_width(&paint(RED, "abc")), 3);
+        assert_eq!(visible_width("héllo"), 5);
+    }
 }
