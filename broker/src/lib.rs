@@ -4,6 +4,7 @@
 //! offset assignment, CRC-verified recovery, group-committed fsync).
 
 pub mod cli;
+pub mod group;
 pub mod kafka;
 pub mod log;
 pub mod topics;

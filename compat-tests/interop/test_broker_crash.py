@@ -7,40 +7,13 @@ offset it was acknowledged with, in order, and the log must read back cleanly (n
 
 import os
 import signal
-import socket
-import subprocess
 import tempfile
 import threading
 import time
-import urllib.request
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start(data_dir):
-    rport, kport = free_port(), free_port()
-    proc = subprocess.Popen(
-        [os.environ["CHARTER_BIN"], "serve", "--data-dir", data_dir,
-         "--registry-listen", f"127.0.0.1:{rport}", "--kafka-listen", f"127.0.0.1:{kport}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{rport}/", timeout=1)
-            with socket.create_connection(("127.0.0.1", kport), timeout=1):
-                return proc, f"127.0.0.1:{kport}"
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("charter serve did not start")
+from helpers.charter import start
 
 
 def test_acked_records_survive_kill_9():

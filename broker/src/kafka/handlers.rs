@@ -17,7 +17,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
-use super::{decode, encode, Broker, ConnectionError};
+use super::{decode, encode, groups, Broker, ConnectionError};
 use crate::topics::{Topic, TopicConfigs, TopicError};
 use crate::validate::{self, RecordError};
 
@@ -33,6 +33,17 @@ const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::FindCoordinator, 0, 4),
+    (ApiKey::JoinGroup, 0, 7),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::OffsetCommit, 2, 8),
+    (ApiKey::OffsetFetch, 1, 8),
+    (ApiKey::ListGroups, 0, 4),
+    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
 ];
 
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
@@ -54,6 +65,7 @@ pub async fn dispatch(
     api: ApiKey,
     version: i16,
     correlation_id: i32,
+    client: groups::Client<'_>,
     mut body: Bytes,
 ) -> Result<Option<BytesMut>, ConnectionError> {
     let out = match api {
@@ -115,6 +127,65 @@ pub async fn dispatch(
         ApiKey::IncrementalAlterConfigs => {
             let req = decode(&mut body, version)?;
             let resp = super::configs::incremental_alter_configs(&broker.topics, req);
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::FindCoordinator => {
+            let req = decode(&mut body, version)?;
+            let resp = groups::find_coordinator(broker, version, req);
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::JoinGroup => {
+            let req = decode(&mut body, version)?;
+            let resp = groups::join_group(broker, version, client, req).await;
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::SyncGroup => {
+            let req = decode(&mut body, version)?;
+            let resp = groups::sync_group(broker, version, req).await;
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::Heartbeat => {
+            let req = decode(&mut body, version)?;
+            encode(
+                api,
+                version,
+                correlation_id,
+                &groups::heartbeat(broker, req),
+            )?
+        }
+        ApiKey::LeaveGroup => {
+            let req = decode(&mut body, version)?;
+            let resp = groups::leave_group(broker, version, req);
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::OffsetCommit => {
+            let req = decode(&mut body, version)?;
+            let resp = groups::offset_commit(broker, req).await;
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::OffsetFetch => {
+            let req = decode(&mut body, version)?;
+            let resp = groups::offset_fetch(broker, version, req);
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::ListGroups => {
+            let req = decode(&mut body, version)?;
+            let resp = groups::list_groups(broker, version, req);
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::DescribeGroups => {
+            let req = decode(&mut body, version)?;
+            let resp = groups::describe_groups(broker, version, req);
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::DeleteGroups => {
+            let req = decode(&mut body, version)?;
+            let resp = groups::delete_groups(broker, req).await;
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::OffsetDelete => {
+            let req = decode(&mut body, version)?;
+            let resp = groups::offset_delete(broker, req).await;
             encode(api, version, correlation_id, &resp)?
         }
         other => return Err(ConnectionError::UnknownApi(other as i16)),

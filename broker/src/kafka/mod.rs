@@ -8,6 +8,7 @@
 //! opaque bytes that the log checks and stores as sent.
 
 mod configs;
+mod groups;
 mod handlers;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -20,6 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
+use crate::group::{Coordinator, GroupConfig};
 use crate::topics::Topics;
 
 /// Broker settings.
@@ -36,6 +38,8 @@ pub struct BrokerConfig {
     pub default_partitions: i32,
     /// `socket.request.max.bytes`: larger frames close the connection.
     pub max_request_bytes: usize,
+    /// The group coordinator's settings.
+    pub group: GroupConfig,
 }
 
 impl Default for BrokerConfig {
@@ -47,6 +51,7 @@ impl Default for BrokerConfig {
             auto_create_topics: true,
             default_partitions: 1,
             max_request_bytes: 100 * 1024 * 1024,
+            group: GroupConfig::default(),
         }
     }
 }
@@ -63,6 +68,8 @@ pub struct Broker {
     db: sled::Db,
     /// The in-process registry records are validated against (no HTTP hop).
     pub registry: Arc<charter_registry::Registry>,
+    /// Consumer groups and committed offsets.
+    pub coordinator: Coordinator,
 }
 
 impl Broker {
@@ -85,6 +92,7 @@ impl Broker {
         };
         // Producer ids come in blocks reserved durably, so none repeats after a restart.
         let start = db.generate_id()? as i64 * PRODUCER_ID_BLOCK;
+        let coordinator = Coordinator::open(&db, config.group.clone())?;
         Ok(Broker {
             config,
             topics,
@@ -93,6 +101,7 @@ impl Broker {
             next_producer_id: AtomicI64::new(start),
             db,
             registry,
+            coordinator,
         })
     }
 
@@ -132,8 +141,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     tracing::info!(addr = ?listener.local_addr().ok(), "kafka listener up");
-    let retention = tokio::spawn(retention_loop(broker.clone()));
-    let _stop_retention = AbortOnDrop(retention);
+    let _stop_retention = AbortOnDrop(tokio::spawn(retention_loop(broker.clone())));
+    let _stop_group_timers = AbortOnDrop(tokio::spawn(group_timers(broker.clone())));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -148,7 +157,7 @@ pub async fn serve(
                 };
                 let broker = broker.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = connection(stream, broker).await {
+                    if let Err(e) = connection(stream, peer, broker).await {
                         tracing::debug!(%peer, error = %e, "connection closed");
                     }
                 });
@@ -176,6 +185,33 @@ async fn retention_loop(broker: Arc<Broker>) {
                     }
                     Err(e) => tracing::warn!(error = %e, "retention task failed"),
                 }
+            }
+        }
+    }
+}
+
+/// How often group timers run: rebalance deadlines and session expiry are this precise.
+const GROUP_TICK: std::time::Duration = std::time::Duration::from_millis(100);
+/// How often expired committed offsets are looked for (`offsets.retention.check.interval.ms`
+/// is 10 minutes in Kafka; a minute keeps tests of short retentions quick).
+const OFFSETS_EXPIRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Drives the coordinator's clocks: rebalance and session timeouts, offset retention.
+async fn group_timers(broker: Arc<Broker>) {
+    let mut tick = tokio::time::interval(GROUP_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_expiry = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        broker.coordinator.run_timers();
+        if last_expiry.elapsed() >= OFFSETS_EXPIRY_INTERVAL {
+            last_expiry = tokio::time::Instant::now();
+            let n = broker
+                .coordinator
+                .expire_offsets(crate::log::partition::now_ms())
+                .await;
+            if n > 0 {
+                tracing::info!(offsets = n, "expired committed offsets");
             }
         }
     }
@@ -213,8 +249,14 @@ pub enum ConnectionError {
     Malformed(String),
 }
 
-async fn connection(stream: TcpStream, broker: Arc<Broker>) -> Result<(), ConnectionError> {
+async fn connection(
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    broker: Arc<Broker>,
+) -> Result<(), ConnectionError> {
     let _ = stream.set_nodelay(true);
+    // Kafka's format for DescribeGroups' client_host.
+    let host = format!("/{}", peer.ip());
     let (r, w) = stream.into_split();
     let mut r = BufReader::new(r);
     let mut w = BufWriter::new(w);
@@ -229,7 +271,7 @@ async fn connection(stream: TcpStream, broker: Arc<Broker>) -> Result<(), Connec
         }
         let mut frame = vec![0u8; size as usize];
         r.read_exact(&mut frame).await?;
-        if let Some(response) = handle_frame(&broker, Bytes::from(frame)).await? {
+        if let Some(response) = handle_frame(&broker, &host, Bytes::from(frame)).await? {
             w.write_i32(response.len() as i32).await?;
             w.write_all(&response).await?;
             w.flush().await?;
@@ -240,6 +282,7 @@ async fn connection(stream: TcpStream, broker: Arc<Broker>) -> Result<(), Connec
 /// Decodes one request, answers it; `None` for requests that get no response (acks=0).
 async fn handle_frame(
     broker: &Broker,
+    host: &str,
     mut frame: Bytes,
 ) -> Result<Option<BytesMut>, ConnectionError> {
     let key = i16::from_be_bytes([frame[0], frame[1]]);
@@ -263,7 +306,11 @@ async fn handle_frame(
     }
     let header = RequestHeader::decode(&mut frame, api.request_header_version(version))
         .map_err(|e| ConnectionError::Malformed(e.to_string()))?;
-    handlers::dispatch(broker, api, version, header.correlation_id, frame).await
+    let client = groups::Client {
+        client_id: header.client_id.as_deref().unwrap_or(""),
+        host,
+    };
+    handlers::dispatch(broker, api, version, header.correlation_id, client, frame).await
 }
 
 /// Encodes a response header and body at `version`.

@@ -20,7 +20,7 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-fn write_atomic(dir: &Path, name: &str, lines: &[String]) -> io::Result<()> {
+pub(crate) fn write_atomic(dir: &Path, name: &str, lines: &[String]) -> io::Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
     let mut body = String::new();
     body.push_str("0\n");
@@ -38,7 +38,7 @@ fn write_atomic(dir: &Path, name: &str, lines: &[String]) -> io::Result<()> {
 
 /// Read a checkpoint's entry lines; `None` if the file is missing or malformed (callers then
 /// fall back to the safe default: full recovery, or epochs rebuilt from the batches).
-fn read_lines(path: &Path) -> Option<Vec<String>> {
+pub(crate) fn read_lines(path: &Path) -> Option<Vec<String>> {
     let text = fs::read_to_string(path).ok()?;
     let mut it = text.lines();
     if it.next()?.trim() != "0" {

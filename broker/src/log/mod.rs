@@ -27,11 +27,13 @@ pub mod batch;
 pub mod checkpoint;
 pub mod index;
 pub mod partition;
+pub mod producer_state;
 pub mod segment;
 pub mod sync;
 
 pub use batch::BatchError;
 pub use partition::{OpenReport, PartitionLog, RetentionOutcome};
+pub use producer_state::SequenceError;
 
 use thiserror::Error;
 
@@ -122,8 +124,11 @@ pub struct AppendInfo {
     pub batch_count: usize,
     /// Number of records (offsets) assigned.
     pub record_count: i64,
-    /// Bytes written.
+    /// Bytes written (0 for a duplicate).
     pub bytes: usize,
+    /// The blob was an idempotent producer's retry of batches already in the log: nothing was
+    /// written and the offsets are those of the original append.
+    pub duplicate: bool,
 }
 
 /// Kafka error code OFFSET_OUT_OF_RANGE.
@@ -134,6 +139,12 @@ pub const KAFKA_STORAGE_ERROR: i16 = 56;
 pub const FENCED_LEADER_EPOCH: i16 = 74;
 /// Kafka error code INVALID_CONFIG.
 pub const INVALID_CONFIG: i16 = 40;
+/// Kafka error code OUT_OF_ORDER_SEQUENCE_NUMBER.
+pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+/// Kafka error code DUPLICATE_SEQUENCE_NUMBER.
+pub const DUPLICATE_SEQUENCE_NUMBER: i16 = 46;
+/// Kafka error code INVALID_PRODUCER_EPOCH.
+pub const INVALID_PRODUCER_EPOCH: i16 = 47;
 
 /// Errors from the partition log.
 #[derive(Debug, Error)]
@@ -168,6 +179,9 @@ pub enum LogError {
     /// Settings the log cannot honour.
     #[error("invalid log config: {0}")]
     InvalidConfig(String),
+    /// An idempotent producer's batch out of sequence or from a fenced epoch; nothing written.
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
 }
 
 impl LogError {
@@ -179,6 +193,9 @@ impl LogError {
             LogError::OffsetOutOfRange { .. } => OFFSET_OUT_OF_RANGE,
             LogError::FencedLeaderEpoch { .. } => FENCED_LEADER_EPOCH,
             LogError::InvalidConfig(_) => INVALID_CONFIG,
+            LogError::Sequence(SequenceError::InvalidEpoch { .. }) => INVALID_PRODUCER_EPOCH,
+            LogError::Sequence(SequenceError::OutOfOrder { .. }) => OUT_OF_ORDER_SEQUENCE_NUMBER,
+            LogError::Sequence(SequenceError::Duplicate { .. }) => DUPLICATE_SEQUENCE_NUMBER,
         }
     }
 }

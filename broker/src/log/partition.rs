@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::batch::{self, BatchError};
 use super::checkpoint;
+use super::producer_state::{self, ProducerStates, Sequenced};
 use super::segment::{BatchPlacement, Segment};
 use super::sync::GroupCommit;
 use super::{AppendInfo, LogConfig, LogError, TimestampType};
@@ -32,6 +33,8 @@ struct Inner {
     /// Set when a failed write could not be undone: the file may hold a partial blob, so no
     /// further appends are allowed until the log is reopened (and recovered).
     failed: bool,
+    /// Idempotent producers' sequences, checked and updated under the append lock.
+    producers: ProducerStates,
 }
 
 impl Inner {
@@ -99,6 +102,7 @@ impl PartitionLog {
 
         let mut bases = Vec::new();
         let mut index_files = Vec::new();
+        let mut snapshots = Vec::new();
         for entry in fs::read_dir(&dir)? {
             let entry = entry?;
             let name = entry.file_name();
@@ -110,6 +114,7 @@ impl PartitionLog {
             match parse_segment_name(name) {
                 Some((base, "log")) => bases.push(base),
                 Some((base, "index" | "timeindex")) => index_files.push((base, entry.path())),
+                Some((base, "snapshot")) => snapshots.push(base),
                 _ => {}
             }
         }
@@ -205,6 +210,7 @@ impl PartitionLog {
         }
         checkpoint::sync_dir(&dir)?;
         checkpoint::write_recovery_point(&dir, log_end_offset)?;
+        let producers = rebuild_producer_states(&dir, &segments, snapshots, log_end_offset)?;
 
         Ok(PartitionLog {
             dir,
@@ -217,6 +223,7 @@ impl PartitionLog {
                 log_start_offset,
                 epochs,
                 failed: false,
+                producers,
             }),
             commit: GroupCommit::new(log_end_offset),
             open_report: report,
@@ -267,6 +274,22 @@ impl PartitionLog {
                     latest,
                 });
             }
+        }
+
+        // Idempotent producers: a retry of batches already stored is answered with their
+        // offsets; anything out of sequence is refused before a byte is written.
+        if let Some(duplicate) = check_sequences(&inner.producers, &spans)? {
+            return Ok(AppendInfo {
+                base_offset: duplicate.first_offset,
+                last_offset: duplicate.last_offset,
+                log_append_time: log_append.then_some(now_ms),
+                max_timestamp: duplicate.timestamp,
+                log_start_offset: inner.log_start_offset,
+                batch_count: spans.len(),
+                record_count: duplicate.last_offset - duplicate.first_offset + 1,
+                bytes: 0,
+                duplicate: true,
+            });
         }
 
         let max_ts_in = spans
@@ -323,6 +346,13 @@ impl PartitionLog {
             inner.epochs.push((leader_epoch, base_offset));
             checkpoint::write_leader_epochs(&self.dir, &inner.epochs)?;
         }
+        for (span, placement) in spans.iter().zip(&placements) {
+            if span.header.producer_id >= 0 {
+                inner
+                    .producers
+                    .record(&span.header, placement.base_offset, placement.last_offset);
+            }
+        }
         inner.log_end_offset = next;
         inner.high_watermark = next;
 
@@ -335,6 +365,7 @@ impl PartitionLog {
             batch_count: spans.len(),
             record_count: total_records,
             bytes: records.len(),
+            duplicate: false,
         })
     }
 
@@ -363,6 +394,10 @@ impl PartitionLog {
         // Everything below the new segment is flushed and was verified on append.
         checkpoint::write_recovery_point(&self.dir, end)?;
         self.commit.advance(end);
+        // Producer state as of the new segment, so open scans only the active segment.
+        inner.producers.expire(now_ms());
+        inner.producers.write_snapshot(&self.dir, end)?;
+        prune_snapshots(&self.dir, end)?;
         Ok(())
     }
 
@@ -626,4 +661,89 @@ impl PartitionLog {
     pub fn config(&self) -> &LogConfig {
         &self.config
     }
+}
+
+/// Checks every idempotent batch of a blob against the producers' sequences. `Some` when the
+/// blob is a retry of batches already in the log (Kafka answers the whole append with the
+/// first duplicate's metadata).
+fn check_sequences(
+    producers: &ProducerStates,
+    spans: &[batch::BatchSpan],
+) -> Result<Option<producer_state::BatchMeta>, LogError> {
+    // Later batches of one blob continue the earlier ones: check against a scratch copy only
+    // in that (rare) multi-batch case.
+    let mut scratch: Option<ProducerStates> = None;
+    for (i, span) in spans.iter().enumerate() {
+        let h = &span.header;
+        if h.producer_id < 0 {
+            continue;
+        }
+        match scratch.as_ref().unwrap_or(producers).check(h)? {
+            Sequenced::Duplicate(meta) => return Ok(Some(meta)),
+            Sequenced::Append if i + 1 < spans.len() => {
+                let s = scratch.get_or_insert_with(|| producers.clone());
+                let first = i64::from(h.base_sequence);
+                s.record(h, first, first + i64::from(h.last_offset_delta));
+            }
+            Sequenced::Append => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Rebuilds the producer states on open: the newest usable snapshot, then every batch header
+/// after it. Snapshots past the log end (their batches were truncated) are deleted.
+fn rebuild_producer_states(
+    dir: &Path,
+    segments: &BTreeMap<i64, Segment>,
+    mut snapshots: Vec<i64>,
+    log_end_offset: i64,
+) -> Result<ProducerStates, LogError> {
+    snapshots.sort_unstable();
+    let mut start = (ProducerStates::default(), i64::MIN);
+    for &offset in snapshots.iter().rev() {
+        let path = dir.join(producer_state::snapshot_name(offset));
+        if offset > log_end_offset {
+            fs::remove_file(&path)?;
+            continue;
+        }
+        if let Some(states) = ProducerStates::read_snapshot(&path) {
+            start = (states, offset);
+            break;
+        }
+    }
+    let (mut states, from) = start;
+    for seg in segments.values() {
+        if seg.next_offset() <= from {
+            continue;
+        }
+        let mut position = 0;
+        while let Some(h) = seg.header_at(position) {
+            if h.producer_id >= 0 && h.base_offset >= from {
+                states.record(&h, h.base_offset, h.last_offset());
+            }
+            position += h.total_size() as u64;
+        }
+    }
+    states.expire(now_ms());
+    Ok(states)
+}
+
+/// Keeps the two newest producer snapshots (up to `newest`), deleting older ones.
+fn prune_snapshots(dir: &Path, newest: i64) -> std::io::Result<()> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if let Some((base, "snapshot")) = entry.file_name().to_str().and_then(parse_segment_name) {
+            if base <= newest {
+                found.push(base);
+            }
+        }
+    }
+    found.sort_unstable();
+    let keep = found.len().saturating_sub(2);
+    for base in &found[..keep] {
+        fs::remove_file(dir.join(producer_state::snapshot_name(*base)))?;
+    }
+    Ok(())
 }

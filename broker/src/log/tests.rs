@@ -558,3 +558,87 @@ async fn group_commit_sync_covers_every_append() {
     assert_eq!(log.durable_offset(), 320);
     log.flush_to(320).unwrap();
 }
+
+/// An idempotent producer's batch of `n` records starting at sequence `seq`.
+fn idempotent_batch(pid: i64, epoch: i16, seq: i32, n: usize) -> Vec<u8> {
+    let ts = partition::now_ms();
+    let mut b = BatchBuilder::new(ts).producer(pid, epoch, seq);
+    for i in 0..n {
+        b = b.record(None, Some(format!("v{}", seq as usize + i).as_bytes()), ts);
+    }
+    b.build()
+}
+
+#[test]
+fn idempotent_retries_are_acknowledged_not_stored_and_survive_reopen_and_rolls() {
+    let d = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        segment_bytes: 400,
+        ..small_config()
+    };
+    let log = PartitionLog::open(d.path(), config.clone()).unwrap();
+    let mut seq = 0;
+    for _ in 0..12 {
+        let info = log.append(&mut idempotent_batch(42, 0, seq, 3), 0).unwrap();
+        assert!(!info.duplicate);
+        seq += 3;
+    }
+    assert!(log.segment_bases().len() > 2, "the test needs segment rolls");
+    let end = log.log_end_offset();
+    // A retry of the last batch: acknowledged with its original offsets, nothing written.
+    let dup = log
+        .append(&mut idempotent_batch(42, 0, seq - 3, 3), 0)
+        .unwrap();
+    assert!(dup.duplicate);
+    assert_eq!((dup.base_offset, dup.last_offset), (end - 3, end - 1));
+    assert_eq!(log.log_end_offset(), end);
+    // A gap is refused, and so is an old epoch once a newer one wrote.
+    let gap = log.append(&mut idempotent_batch(42, 0, seq + 1, 1), 0);
+    assert_eq!(gap.unwrap_err().kafka_error_code(), OUT_OF_ORDER_SEQUENCE_NUMBER);
+    drop(log);
+
+    // After a reopen (snapshot at the last roll + scan of the active segment) the retry is
+    // still recognised and the sequence continues where it stopped.
+    let log = PartitionLog::open(d.path(), config).unwrap();
+    let dup = log
+        .append(&mut idempotent_batch(42, 0, seq - 3, 3), 0)
+        .unwrap();
+    assert!(dup.duplicate);
+    assert_eq!(dup.base_offset, end - 3);
+    let older = log
+        .append(&mut idempotent_batch(42, 0, seq - 9, 3), 0)
+        .unwrap();
+    assert!(older.duplicate, "inside the 5-batch window");
+    let below = log.append(&mut idempotent_batch(42, 0, 0, 3), 0);
+    assert_eq!(below.unwrap_err().kafka_error_code(), DUPLICATE_SEQUENCE_NUMBER);
+    let next = log.append(&mut idempotent_batch(42, 0, seq, 1), 0).unwrap();
+    assert_eq!((next.duplicate, next.base_offset), (false, end));
+    log.append(&mut idempotent_batch(42, 1, 0, 1), 0).unwrap();
+    let fenced = log.append(&mut idempotent_batch(42, 0, seq + 1, 1), 0);
+    assert_eq!(fenced.unwrap_err().kafka_error_code(), INVALID_PRODUCER_EPOCH);
+    assert_eq!(read_all(&log).last().map(|b| b.1), Some(end + 1));
+}
+
+#[test]
+fn producer_state_rebuilt_from_the_log_when_snapshots_are_lost() {
+    let d = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        segment_bytes: 400,
+        ..small_config()
+    };
+    let log = PartitionLog::open(d.path(), config.clone()).unwrap();
+    for i in 0..10 {
+        log.append(&mut idempotent_batch(7, 0, i * 2, 2), 0).unwrap();
+    }
+    drop(log);
+    for entry in fs::read_dir(d.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "snapshot") {
+            fs::remove_file(p).unwrap();
+        }
+    }
+    let log = PartitionLog::open(d.path(), config).unwrap();
+    let dup = log.append(&mut idempotent_batch(7, 0, 18, 2), 0).unwrap();
+    assert!(dup.duplicate);
+    assert_eq!(dup.base_offset, 18);
+}
