@@ -206,6 +206,11 @@ async fn describe(
             ));
         }
     }
+    // Kafka describes an unknown group as "Dead" with nothing in it (kafka-consumer-groups
+    // says it does not exist).
+    if g.group_state.as_str() == "Dead" && g.members.is_empty() && offsets.is_empty() {
+        return Err(CliError::NotFound(format!("group {group} does not exist")));
+    }
     if out.is_json() {
         out.json(&json!({
             "group": group,

@@ -583,7 +583,10 @@ fn idempotent_retries_are_acknowledged_not_stored_and_survive_reopen_and_rolls()
         assert!(!info.duplicate);
         seq += 3;
     }
-    assert!(log.segment_bases().len() > 2, "the test needs segment rolls");
+    assert!(
+        log.segment_bases().len() > 2,
+        "the test needs segment rolls"
+    );
     let end = log.log_end_offset();
     // A retry of the last batch: acknowledged with its original offsets, nothing written.
     let dup = log
@@ -594,7 +597,10 @@ fn idempotent_retries_are_acknowledged_not_stored_and_survive_reopen_and_rolls()
     assert_eq!(log.log_end_offset(), end);
     // A gap is refused, and so is an old epoch once a newer one wrote.
     let gap = log.append(&mut idempotent_batch(42, 0, seq + 1, 1), 0);
-    assert_eq!(gap.unwrap_err().kafka_error_code(), OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert_eq!(
+        gap.unwrap_err().kafka_error_code(),
+        OUT_OF_ORDER_SEQUENCE_NUMBER
+    );
     drop(log);
 
     // After a reopen (snapshot at the last roll + scan of the active segment) the retry is
@@ -610,12 +616,18 @@ fn idempotent_retries_are_acknowledged_not_stored_and_survive_reopen_and_rolls()
         .unwrap();
     assert!(older.duplicate, "inside the 5-batch window");
     let below = log.append(&mut idempotent_batch(42, 0, 0, 3), 0);
-    assert_eq!(below.unwrap_err().kafka_error_code(), DUPLICATE_SEQUENCE_NUMBER);
+    assert_eq!(
+        below.unwrap_err().kafka_error_code(),
+        DUPLICATE_SEQUENCE_NUMBER
+    );
     let next = log.append(&mut idempotent_batch(42, 0, seq, 1), 0).unwrap();
     assert_eq!((next.duplicate, next.base_offset), (false, end));
     log.append(&mut idempotent_batch(42, 1, 0, 1), 0).unwrap();
     let fenced = log.append(&mut idempotent_batch(42, 0, seq + 1, 1), 0);
-    assert_eq!(fenced.unwrap_err().kafka_error_code(), INVALID_PRODUCER_EPOCH);
+    assert_eq!(
+        fenced.unwrap_err().kafka_error_code(),
+        INVALID_PRODUCER_EPOCH
+    );
     assert_eq!(read_all(&log).last().map(|b| b.1), Some(end + 1));
 }
 
@@ -628,7 +640,8 @@ fn producer_state_rebuilt_from_the_log_when_snapshots_are_lost() {
     };
     let log = PartitionLog::open(d.path(), config.clone()).unwrap();
     for i in 0..10 {
-        log.append(&mut idempotent_batch(7, 0, i * 2, 2), 0).unwrap();
+        log.append(&mut idempotent_batch(7, 0, i * 2, 2), 0)
+            .unwrap();
     }
     drop(log);
     for entry in fs::read_dir(d.path()).unwrap() {
