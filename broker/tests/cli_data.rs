@@ -267,3 +267,83 @@ fn produce_and_consume_error_paths() {
     );
     assert_eq!(r.code, 3, "{r:?}");
 }
+
+#[test]
+fn protobuf_and_json_schema_values_round_trip() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["payment.proto", "shipment.json"] {
+        std::fs::copy(schemas_dir().join(f), dir.path().join(f)).unwrap();
+    }
+    write_files(
+        dir.path(),
+        &[(
+            "charter.toml",
+            "[[subject]]\nsubject = \"payments-value\"\nfile = \"payment.proto\"\n\n\
+             [[subject]]\nsubject = \"shipments-value\"\nfile = \"shipment.json\"\n",
+        )],
+    );
+    assert_eq!(
+        run(server.charter(dir.path()), &["schema", "register"]).code,
+        0
+    );
+    for t in ["payments", "shipments"] {
+        let r = run(
+            server.charter(dir.path()),
+            &[
+                "topic",
+                "create",
+                t,
+                "--config",
+                "confluent.value.schema.validation=true",
+            ],
+        );
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    let r = run_with_input(
+        server.charter(dir.path()),
+        &["produce", "--topic", "payments"],
+        "{\"value\": {\"paymentId\": \"p1\", \"amountCents\": \"1250\", \"method\": \"CARD\"}}\n",
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = run_with_input(
+        server.charter(dir.path()),
+        &["produce", "--topic", "shipments"],
+        "{\"value\": {\"shipment_id\": \"s1\", \"order_id\": \"o1\", \"carrier\": \"DHL\"}}\n\
+         {\"value\": {\"shipment_id\": \"s2\", \"carrier\": \"FEDEX\"}}\n",
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("line 2: value"), "{r:?}");
+    let r = run(
+        server.charter(dir.path()),
+        &[
+            "consume",
+            "--topic",
+            "payments",
+            "--from-beginning",
+            "--max",
+            "1",
+            "--timeout-ms",
+            "10000",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = &lines(&r.stdout)[0]["value"];
+    assert_eq!(v["paymentId"], "p1", "{v}");
+    assert_eq!(v["amountCents"], "1250", "{v}");
+    assert_eq!(v["method"], "CARD", "{v}");
+    let r = run(
+        server.charter(dir.path()),
+        &[
+            "consume",
+            "--topic",
+            "shipments",
+            "--from-beginning",
+            "--max",
+            "1",
+            "--timeout-ms",
+            "10000",
+        ],
+    );
+    assert_eq!(lines(&r.stdout)[0]["value"]["carrier"], "DHL", "{r:?}");
+}

@@ -341,6 +341,47 @@ fn download_config_list_get_diff_delete() {
         "{unified}"
     );
 
+    // Transitive levels: `test` compares with every version, as registration would.
+    // Version 3 drops the default of `tier`: fine against version 2, not against version 1.
+    let v2 = std::fs::read_to_string(dir.path().join("user.avsc")).unwrap();
+    std::fs::write(
+        dir.path().join("user.avsc"),
+        v2.replace(
+            r#"{"name": "tier", "type": "string", "default": "basic"}"#,
+            r#"{"name": "tier", "type": "string"}"#,
+        ),
+    )
+    .unwrap();
+    let c = run(
+        server.charter(dir.path()),
+        &["schema", "config", "users-value", "BACKWARD"],
+    );
+    assert_eq!(c.code, 0, "{c:?}");
+    let t = run(
+        server.charter(dir.path()),
+        &["schema", "test", "--subject", "users-value"],
+    );
+    assert_eq!(t.code, 0, "{t:?}");
+    let c = run(
+        server.charter(dir.path()),
+        &["schema", "config", "users-value", "BACKWARD_TRANSITIVE"],
+    );
+    assert_eq!(c.code, 0, "{c:?}");
+    let t = run(
+        server.charter(dir.path()),
+        &["schema", "test", "--subject", "users-value"],
+    );
+    assert_eq!(t.code, 1, "{t:?}");
+    assert!(
+        t.stdout
+            .contains("INCOMPATIBLE with version 1 (BACKWARD_TRANSITIVE)"),
+        "{t:?}"
+    );
+    assert!(
+        t.stdout.contains("READER_FIELD_MISSING_DEFAULT_VALUE"),
+        "{t:?}"
+    );
+
     // Delete a version, then the subject permanently.
     let del = run(
         server.charter(dir.path()),
@@ -461,4 +502,68 @@ fn error_paths_have_documented_exit_codes() {
     );
     assert_eq!(r.code, 4, "{r:?}");
     assert!(r.stderr.contains("address-value"), "{r:?}");
+}
+
+/// Serves one canned HTTP answer per connection on a free port and records the requests'
+/// headers (the registry has no authentication yet; this checks what the CLI sends).
+fn recording_registry() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let body = "[]";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tx.send(head);
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn basic_auth_and_bearer_token_are_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, requests) = recording_registry();
+    let r = run(
+        charter(dir.path()),
+        &[
+            "schema",
+            "list",
+            "--registry",
+            &url,
+            "--basic-auth",
+            "ci:s3cret",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let head = requests.recv().unwrap().to_ascii_lowercase();
+    // base64("ci:s3cret")
+    assert!(head.contains("authorization: basic y2k6cznjcmv0"), "{head}");
+
+    let mut cmd = charter(dir.path());
+    cmd.env("CHARTER_REGISTRY_URL", &url)
+        .env("CHARTER_REGISTRY_BEARER_TOKEN", "tok-123");
+    let r = run(cmd, &["schema", "list"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let head = requests.recv().unwrap();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("authorization: bearer tok-123"),
+        "{head}"
+    );
 }

@@ -28,8 +28,8 @@ pub enum SchemaCommand {
         #[arg(long)]
         registered_csv: Option<PathBuf>,
     },
-    /// Test every schema of the project file for compatibility with its subject's latest
-    /// version; exit code 1 and the reasons when any is incompatible.
+    /// Test every schema of the project file for compatibility with the versions its
+    /// subject's level involves; exit code 1 and the reasons when any is incompatible.
     Test {
         /// Only these subjects (repeatable).
         #[arg(long = "subject")]
@@ -400,8 +400,10 @@ async fn test(
         let r = match client.versions(&entry.subject, false).await {
             Err(e) if e.error_code() == Some(40401) => Err(e),
             _ => {
+                // No version: the registry compares with every version the subject's level
+                // involves (all of them for *_TRANSITIVE), as registration will.
                 client
-                    .test_compatibility(&entry.subject, Some(Version::Latest), &schema, true)
+                    .test_compatibility(&entry.subject, None, &schema, true)
                     .await
             }
         };
@@ -455,16 +457,24 @@ async fn test(
         }));
     } else {
         for o in &outcomes {
+            let report = CompatReport::parse(&o.messages);
             let status = if !o.compatible {
-                out.bad("INCOMPATIBLE")
+                let mut s = "INCOMPATIBLE".to_string();
+                if !report.versions.is_empty() {
+                    s.push_str(&format!(" with version {}", report.versions.join(", ")));
+                }
+                if let Some(level) = &report.level {
+                    s.push_str(&format!(" ({level})"));
+                }
+                out.bad(&s)
             } else if o.new_subject {
                 out.ok("compatible (new subject)")
             } else {
                 out.ok("compatible")
             };
             out.line(&format!("{}  {}  {status}", o.subject, out.dim(&o.file)));
-            for (i, m) in o.messages.iter().enumerate() {
-                out.line(&format!("    {}. {}", i + 1, m));
+            for d in &report.differences {
+                out.line(&format!("    - {d}"));
             }
         }
     }
@@ -475,6 +485,69 @@ async fn test(
         )));
     }
     Ok(())
+}
+
+/// Confluent's verbose compatibility messages, sorted for people: the differences
+/// (`errorType: description`), the versions compared and the level. The old schema's text
+/// is left out (the JSON output keeps every message as sent).
+#[derive(Debug, Default, PartialEq)]
+pub struct CompatReport {
+    /// One line per difference (or a message in a shape we do not know, as sent).
+    pub differences: Vec<String>,
+    /// The versions the schema was compared with.
+    pub versions: Vec<String>,
+    /// The compatibility level applied.
+    pub level: Option<String>,
+}
+
+/// The text of `key: 'value'` (or `"value"`) in a Confluent message; the value may contain
+/// the other quote character, so it runs to the quote followed by `,` + next key or `}`.
+fn message_field(m: &str, key: &str, next_key: Option<&str>) -> Option<String> {
+    let start = m.find(&format!("{key}:"))? + key.len() + 1;
+    let rest = m[start..].trim_start();
+    let q = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let body = &rest[1..];
+    let end = next_key
+        .and_then(|k| body.find(&format!("{q}, {k}:")))
+        .or_else(|| body.rfind(&format!("{q}}}")))?;
+    Some(body[..end].to_string())
+}
+
+impl CompatReport {
+    /// Sorts `messages` (as a registry answers `?verbose=true`).
+    pub fn parse(messages: &[String]) -> Self {
+        let mut r = CompatReport::default();
+        for m in messages {
+            let t = m.trim();
+            if t.contains("errorType:") {
+                let kind = message_field(t, "errorType", Some("description"));
+                let desc = message_field(t, "description", Some("additionalInfo"));
+                match (kind, desc) {
+                    (Some(k), Some(d)) => r.differences.push(format!("{k}: {d}")),
+                    (Some(k), None) => r.differences.push(k),
+                    _ => r.differences.push(t.to_string()),
+                }
+            } else if let Some(v) = t
+                .strip_prefix("{oldSchemaVersion:")
+                .and_then(|v| v.strip_suffix('}'))
+            {
+                let v = v.trim().to_string();
+                if !r.versions.contains(&v) {
+                    r.versions.push(v);
+                }
+            } else if t.starts_with("{oldSchema:") {
+                continue;
+            } else if t.contains("compatibility:") && t.starts_with('{') {
+                r.level = t
+                    .split("compatibility:")
+                    .nth(1)
+                    .map(|l| l.trim().trim_matches(|c| "'\"} ".contains(c)).to_string());
+            } else {
+                r.differences.push(t.to_string());
+            }
+        }
+        r
+    }
 }
 
 /// What to download.
@@ -1223,6 +1296,32 @@ mod tests {
                 "added field M.b: string = 2"
             ]
         );
+    }
+
+    #[test]
+    fn compatibility_messages_are_sorted_for_people() {
+        let msgs: Vec<String> = [
+            "{errorType:'READER_FIELD_MISSING_DEFAULT_VALUE', description:'The field 'age' at path '/fields/1' has no default value', additionalInfo:'age'}",
+            "{errorType:\"TYPE_CHANGED\", description:\"A type at path '#/properties/w' is different\"}",
+            "{oldSchemaVersion: 1}",
+            "{oldSchema: '{\"type\":\"record\"}'}",
+            "{validateFields: 'false', compatibility: 'BACKWARD'}",
+            "something else",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let r = CompatReport::parse(&msgs);
+        assert_eq!(
+            r.differences,
+            vec![
+                "READER_FIELD_MISSING_DEFAULT_VALUE: The field 'age' at path '/fields/1' has no default value",
+                "TYPE_CHANGED: A type at path '#/properties/w' is different",
+                "something else",
+            ]
+        );
+        assert_eq!(r.versions, vec!["1"]);
+        assert_eq!(r.level.as_deref(), Some("BACKWARD"));
     }
 
     #[test]
