@@ -419,7 +419,9 @@ local_references = [{ name = "com.example.shop.Address", file = "address.avsc" }
 [[subject]]
 subject = "parcel-value"
 file = "parcel.json"
+normalize = true
 local_references = [{ name = "dims.json", file = "dims.json" }]
+rule_set = { domainRules = [{ name = "positive", kind = "CONDITION", mode = "WRITE", type = "CEL", expr = "message.w > 0" }] }
 "#,
             ),
             (
@@ -445,10 +447,21 @@ local_references = [{ name = "dims.json", file = "dims.json" }]
         server.charter(dir.path()),
         &["schema", "get", "parcel-value", "--output", "json"],
     );
-    assert!(g.json()["schema"]
-        .as_str()
+    let v = g.json();
+    assert!(v["schema"].as_str().unwrap().contains("#/$defs/dims.json"));
+    assert_eq!(v["ruleSet"]["domainRules"][0]["name"], "positive", "{v}");
+    // Registering again (normalized) is idempotent.
+    let r = run(
+        server.charter(dir.path()),
+        &["schema", "register", "--output", "json"],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r
+        .json()
+        .as_array()
         .unwrap()
-        .contains("#/$defs/dims.json"));
+        .iter()
+        .all(|x| x["version"] == 1));
 }
 
 #[test]
