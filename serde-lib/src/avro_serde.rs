@@ -32,6 +32,10 @@
 //! # }
 //! ```
 
+/// The apache-avro crate, re-exported so that `#[derive(AvroSchema)]` (feature `derive`) and
+/// generic `Value`s come from the version used here.
+pub use apache_avro;
+
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};

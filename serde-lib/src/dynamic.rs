@@ -45,6 +45,18 @@ use crate::wire::SchemaIdentifier;
 use crate::SchemaType;
 
 /// Which registered schema to write with.
+///
+/// ```
+/// use charter_serde::dynamic::SchemaChoice;
+/// // What a CLI flag like `--schema latest|v3|id:42` maps to.
+/// let parse = |s: &str| match s {
+///     "latest" => Some(SchemaChoice::Latest),
+///     _ if s.starts_with('v') => s[1..].parse().ok().map(SchemaChoice::Version),
+///     _ => s.strip_prefix("id:")?.parse().ok().map(SchemaChoice::Id),
+/// };
+/// assert_eq!(parse("v3"), Some(SchemaChoice::Version(3)));
+/// assert_eq!(parse("id:42"), Some(SchemaChoice::Id(42)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchemaChoice {
     /// The subject's latest version (cached for the client's `latest_ttl`).

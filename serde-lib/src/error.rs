@@ -67,6 +67,10 @@ pub enum SerdeError {
         "header mode needs the schema's GUID, but the registry returned none for schema id {0}"
     )]
     NoGuid(i32),
+    /// The Kafka client failed to produce (feature `rdkafka`).
+    #[cfg(feature = "rdkafka")]
+    #[error("kafka: {0}")]
+    Kafka(rdkafka::error::KafkaError),
     /// The configuration asks for something impossible.
     #[error("invalid configuration: {0}")]
     Config(String),

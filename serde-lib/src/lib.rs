@@ -29,6 +29,8 @@ pub mod json_schema;
 pub mod json_serde;
 pub mod protobuf;
 pub mod protobuf_serde;
+#[cfg(feature = "rdkafka")]
+pub mod rdkafka;
 pub mod record;
 pub mod schema_type;
 pub mod schemas;

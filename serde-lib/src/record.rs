@@ -42,6 +42,18 @@ pub fn id_header_name(is_key: bool) -> &'static str {
 }
 
 /// Read access to a record's headers, whatever the Kafka client's type.
+///
+/// ```
+/// use charter_serde::record::{id_header_name, RecordHeaders};
+/// let headers = vec![
+///     ("__value_schema_id".to_string(), vec![1u8; 17]),
+///     ("trace".to_string(), b"x".to_vec()),
+///     ("__value_schema_id".to_string(), vec![1u8, 2]),
+/// ];
+/// // The last header of a name wins (Java's `lastHeader`).
+/// assert_eq!(headers.last_header(id_header_name(false)), Some(&[1u8, 2][..]));
+/// assert_eq!(headers.last_header(id_header_name(true)), None);
+/// ```
 pub trait RecordHeaders {
     /// The value of the last header called `name`.
     fn last_header(&self, name: &str) -> Option<&[u8]>;

@@ -60,6 +60,21 @@ pub enum Compiled {
 
 impl CompiledSchema {
     /// Parses `schema` whose references' texts are `refs` (dependencies first).
+    ///
+    /// ```
+    /// use charter_serde::client::Schema;
+    /// use charter_serde::schemas::CompiledSchema;
+    /// let s = CompiledSchema::compile(
+    ///     Some(3),
+    ///     None,
+    ///     Schema::protobuf("syntax = \"proto3\"; package p; message A {} message B { message C {} }"),
+    ///     &[],
+    /// )?;
+    /// assert_eq!(s.record_name(None).as_deref(), Some("p.A"));
+    /// assert_eq!(s.record_name(Some("p.B.C")).as_deref(), Some("p.B.C"));
+    /// assert!(CompiledSchema::compile(None, None, Schema::avro("{"), &[]).is_err());
+    /// # Ok::<(), charter_serde::SerdeError>(())
+    /// ```
     pub fn compile(
         id: Option<i32>,
         guid: Option<[u8; 16]>,
@@ -141,6 +156,14 @@ impl CompiledSchema {
 }
 
 /// Parses a GUID as the registry prints it (`8f3c…-…`).
+///
+/// ```
+/// use charter_serde::schemas::{format_guid, parse_guid};
+/// let g = parse_guid("0f8e5c7a-1b2c-4d3e-8f90-a1b2c3d4e5f6").unwrap();
+/// assert_eq!(g[0], 0x0f);
+/// assert_eq!(format_guid(&g), "0f8e5c7a-1b2c-4d3e-8f90-a1b2c3d4e5f6");
+/// assert!(parse_guid("nope").is_none());
+/// ```
 pub fn parse_guid(text: &str) -> Option<[u8; 16]> {
     uuid::Uuid::parse_str(text.trim())
         .ok()

@@ -20,6 +20,19 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// An apache-avro schema with its writer and reader, built once.
+///
+/// ```
+/// use charter_serde::avro::codec::Codec;
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct P { id: i64 }
+/// let c = Codec::new(r#"{"type":"record","name":"P","fields":[{"name":"id","type":"long"}]}"#)?;
+/// let mut out = Vec::new();
+/// c.encode(&P { id: 2 }, &mut out)?;
+/// assert_eq!(out, [4]);
+/// assert_eq!(c.decode::<P>(&out)?, P { id: 2 });
+/// assert!(c.decode::<P>(&[0x80]).is_err()); // truncated: an error, never a panic
+/// # Ok::<(), String>(())
+/// ```
 pub struct Codec {
     schema: &'static Schema,
     canonical: String,
