@@ -9,12 +9,10 @@
 //! the README tells readers about. The commands run in a temporary copy of `schemas/` and
 //! `charter.toml`, with the freshly built `charter` first on `PATH`.
 
-mod cli_common;
-
 use std::path::Path;
 use std::process::Command;
 
-use cli_common::Server;
+use crate::common::Server;
 
 /// One command of the walkthrough and what it must do.
 #[derive(Debug)]

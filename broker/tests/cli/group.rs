@@ -2,11 +2,9 @@
 //! generation -1) and `charter group list|describe` (members, assignments, committed offsets,
 //! lag) against a real `charter serve`.
 
-mod cli_common;
-
 use std::time::{Duration, Instant};
 
-use cli_common::{run, run_with_input, Server};
+use crate::common::{run, run_with_input, Server};
 use serde_json::Value;
 
 fn produce_events(server: &Server, dir: &std::path::Path, n: usize) {

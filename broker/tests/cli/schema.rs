@@ -1,11 +1,9 @@
 //! `charter schema ...` end to end: real `charter` processes against a real `charter serve`,
 //! checking output and exit codes (0 ok, 1 incompatible, 2 usage, 3 unreachable, 4 not found).
 
-mod cli_common;
-
 use std::path::Path;
 
-use cli_common::{charter, run, schemas_dir, write_files, Server};
+use crate::common::{charter, run, schemas_dir, write_files, Server};
 
 fn copy_schemas(dir: &Path) {
     for f in [

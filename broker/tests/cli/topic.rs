@@ -1,8 +1,6 @@
 //! `charter topic ...` end to end over the Kafka protocol against a real `charter serve`.
 
-mod cli_common;
-
-use cli_common::{charter, run, Server};
+use crate::common::{charter, run, Server};
 
 #[test]
 fn topic_lifecycle_with_validation_configs() {

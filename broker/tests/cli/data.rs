@@ -2,11 +2,9 @@
 //! schema into a validated topic, per-record failures reported without stopping, records
 //! decoded back through the registry, unframed bytes shown as strings or base64.
 
-mod cli_common;
-
 use std::time::Duration;
 
-use cli_common::{charter, run, run_with_input, schemas_dir, write_files, Server};
+use crate::common::{charter, run, run_with_input, schemas_dir, write_files, Server};
 use serde_json::Value;
 
 fn setup(server: &Server, dir: &std::path::Path) {
