@@ -20,6 +20,9 @@ use kafka_protocol::records::RecordBatchDecoder;
 use serde_json::{json, Map, Value};
 
 use super::kafka::{check, s, KafkaClient, KafkaError, UNKNOWN_TOPIC_OR_PARTITION};
+
+/// OFFSET_OUT_OF_RANGE.
+const OFFSET_OUT_OF_RANGE: i16 = 1;
 use super::output::Output;
 use super::{CliError, KafkaOpts, Result};
 
@@ -113,6 +116,19 @@ pub async fn run(
             .map_err(CliError::kafka(ctx()))?;
         for t in resp.responses {
             for pd in t.partitions {
+                if pd.error_code == OFFSET_OUT_OF_RANGE {
+                    // The position fell below the log start (retention) or past the end: go on
+                    // from the earliest offset still there, as auto.offset.reset=earliest.
+                    let p = pd.partition_index;
+                    let earliest = kc
+                        .list_offsets(&topic, &[p], -2)
+                        .await
+                        .map_err(CliError::kafka(ctx()))?;
+                    if let Some(o) = earliest.get(&p) {
+                        positions.insert(p, *o);
+                    }
+                    continue;
+                }
                 check(pd.error_code, None).map_err(CliError::kafka(ctx()))?;
                 let Some(mut records) = pd.records else {
                     continue;

@@ -130,6 +130,14 @@ pub async fn run(
         }
         other => CliError::kafka(format!("reading metadata of {}", opts.topic))(other),
     })?;
+    if let Some(p) = opts.partition {
+        if !partitions.contains(&p) {
+            return Err(CliError::NotFound(format!(
+                "topic {} has no partition {p}",
+                opts.topic
+            )));
+        }
+    }
     let serializer = DynamicSerializer::new(client.clone());
     let mut report = Report::default();
     let mut pending: Vec<Pending> = Vec::new();

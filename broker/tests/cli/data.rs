@@ -210,6 +210,25 @@ fn produce_and_consume_error_paths() {
         &["consume", "--topic", "nope", "--timeout-ms", "100"],
     );
     assert_eq!(r.code, 4, "{r:?}");
+    let r = run_with_input(
+        server.charter(dir.path()),
+        &["produce", "--topic", "users", "--partition", "7"],
+        "{\"value\": 1}\n",
+    );
+    assert_eq!(r.code, 4, "{r:?}");
+    let r = run(
+        server.charter(dir.path()),
+        &[
+            "consume",
+            "--topic",
+            "users",
+            "--partition",
+            "7",
+            "--timeout-ms",
+            "100",
+        ],
+    );
+    assert_eq!(r.code, 4, "{r:?}");
     // No schema under the topic's subject: 4, before reading any input.
     let r = run(server.charter(dir.path()), &["topic", "create", "plain"]);
     assert_eq!(r.code, 0, "{r:?}");

@@ -152,3 +152,43 @@ fn unknown_group_is_not_found() {
     let r = run(server.charter(dir.path()), &["group", "describe", "nobody"]);
     assert_eq!(r.code, 4, "{r:?}");
 }
+
+#[test]
+fn committed_offset_past_the_end_resets_to_earliest() {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(server.charter(dir.path()), &["topic", "create", "events"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    produce_events(&server, dir.path(), 2);
+    // A standalone commit far past the end of the log.
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &server.bootstrap)
+        .set("group.id", "ahead")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("events", 0, Offset::Offset(100))
+        .unwrap();
+    consumer.commit(&tpl, CommitMode::Sync).expect("commit");
+    drop(consumer);
+    let r = run(
+        server.charter(dir.path()),
+        &[
+            "consume",
+            "--topic",
+            "events",
+            "--group",
+            "ahead",
+            "--max",
+            "2",
+            "--timeout-ms",
+            "10000",
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout.lines().count(), 2, "{r:?}");
+}
