@@ -111,13 +111,18 @@ pub async fn run(
         .key_version
         .map(SchemaChoice::Version)
         .unwrap_or(SchemaChoice::Latest);
-    // Fail fast (exit 4) when the subject has no such schema, instead of failing every line.
-    if opts.value_format == Format::Schema {
-        check_subject(client, &opts.topic, false, value_choice).await?;
-    }
-    if opts.key_format == Format::Schema {
-        check_subject(client, &opts.topic, true, key_choice).await?;
-    }
+    // Resolve the schema once: every record of the run is written with the same one, and a
+    // subject without it fails fast (exit 4) instead of failing every line.
+    let value_choice = if opts.value_format == Format::Schema {
+        SchemaChoice::Id(resolve_schema(client, &opts.topic, false, value_choice).await?)
+    } else {
+        value_choice
+    };
+    let key_choice = if opts.key_format == Format::Schema {
+        SchemaChoice::Id(resolve_schema(client, &opts.topic, true, key_choice).await?)
+    } else {
+        key_choice
+    };
     let mut kc = kafka.connect().await?;
     let partitions = kc.partitions(&opts.topic).await.map_err(|e| match e {
         super::kafka::KafkaError::Broker { code, .. }
@@ -194,20 +199,21 @@ pub async fn run(
     }
 }
 
-async fn check_subject(
+/// The id of the schema `choice` names for `topic`'s key or value subject (TopicNameStrategy).
+async fn resolve_schema(
     client: &SchemaRegistryClient,
     topic: &str,
     is_key: bool,
     choice: SchemaChoice,
-) -> Result<()> {
+) -> Result<i32> {
     let subject = format!("{topic}-{}", if is_key { "key" } else { "value" });
     let r = match choice {
-        SchemaChoice::Id(id) => client.schema_by_id(id, None, None).await.map(|_| ()),
-        SchemaChoice::Latest => client.latest_version(&subject).await.map(|_| ()),
+        SchemaChoice::Id(id) => client.schema_by_id(id, None, None).await.map(|_| id),
+        SchemaChoice::Latest => client.latest_version(&subject).await.map(|m| m.id),
         SchemaChoice::Version(v) => client
             .version(&subject, Version::Number(v), false)
             .await
-            .map(|_| ()),
+            .map(|m| m.id),
     };
     r.map_err(|e| {
         if e.is_not_found() {
