@@ -3,6 +3,7 @@
 //! Its storage layer is [`log`], the per-partition segment log (Kafka file formats, in-place
 //! offset assignment, CRC-verified recovery, group-committed fsync).
 
+pub mod cli;
 pub mod group;
 pub mod kafka;
 pub mod log;

@@ -1,7 +1,8 @@
 //! `charter`: the schema registry (and, as it grows, the Kafka-compatible broker) in one binary.
 //!
 //! `charter serve` runs everything with embedded defaults; `charter registry` runs the schema
-//! registry alone. Every flag can also be set through the environment variable named in its
+//! registry alone. The client subcommands (`schema`, `topic`, `produce`, `consume`, `group`)
+//! live in `charter_broker::cli` and talk to a running server. Every flag can also be set through the environment variable named in its
 //! help. SIGTERM and Ctrl-C shut down cleanly: requests in flight finish, storage is flushed.
 
 use std::net::SocketAddr;
@@ -31,6 +32,8 @@ enum Command {
     Serve(ServeArgs),
     /// Run the schema registry alone.
     Registry(RegistryArgs),
+    #[command(flatten)]
+    Client(charter_broker::cli::ClientCommand),
 }
 
 #[derive(Args)]
@@ -85,19 +88,33 @@ struct Limits {
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Client commands print for people and scripts: logs only when asked for (RUST_LOG), and
+    // their own exit codes.
+    let default_filter = match cli.command {
+        Command::Client(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .init();
-    let cli = Cli::parse();
+    let command = match cli.command {
+        Command::Client(c) => std::process::exit(charter_broker::cli::run(c)),
+        other => other,
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        match cli.command {
+        match command {
             Command::Serve(a) => serve(a).await,
             Command::Registry(a) => {
                 serve_registry(open_registry(&a.data_dir)?, a.listen, a.limits).await
             }
+            // Handled (and exited) before the server runtime started.
+            Command::Client(_) => Ok(()),
         }
     })
 }

@@ -6,11 +6,13 @@
 #
 # Environment:
 #   CHARTER_BIN         charter binary to test (default: build `charter-broker`, use target/debug/charter)
+#   CHARTER_SERDE_BIN   the charter-serde driver (default: build the compat-tests example serde_roundtrip)
 #   CARGO_TARGET_DIR    honoured when building
 #   CHARTER_VENV        Python venv to create/reuse (default: $HOME/.cache/charter-venv)
 #   CHARTER_READY_SECS  how long to wait for the server to answer `GET /` (default: 30)
 #
-# Exports to the tests: CHARTER_REGISTRY_URL, CHARTER_KAFKA_BOOTSTRAP, CHARTER_BIN, CHARTER_DATA_DIR.
+# Exports to the tests: CHARTER_REGISTRY_URL, CHARTER_KAFKA_BOOTSTRAP, CHARTER_BIN, CHARTER_DATA_DIR,
+# CHARTER_SERDE_BIN.
 # Exits with pytest's exit code; "no tests collected" (pytest exit 5) is turned into a failure.
 set -euo pipefail
 
@@ -35,6 +37,19 @@ else
 fi
 CHARTER_BIN="$(cd -- "$(dirname -- "$CHARTER_BIN")" && pwd)/$(basename -- "$CHARTER_BIN")"
 export CHARTER_BIN
+
+# ---------------------------------------------------------------- charter-serde driver
+# test_rust_serde.py drives charter-serde through compat-tests/examples/serde_roundtrip.rs.
+if [[ -n "${CHARTER_SERDE_BIN:-}" ]]; then
+    [[ "$CHARTER_SERDE_BIN" == /* ]] || CHARTER_SERDE_BIN="$PWD/$CHARTER_SERDE_BIN"
+    [[ -x "$CHARTER_SERDE_BIN" ]] || { log "CHARTER_SERDE_BIN=$CHARTER_SERDE_BIN is not an executable file"; exit 2; }
+else
+    log "building the serde_roundtrip example"
+    cargo build -p charter-compat-tests --example serde_roundtrip
+    CHARTER_SERDE_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/examples/serde_roundtrip"
+    [[ -x "$CHARTER_SERDE_BIN" ]] || { log "build did not produce $CHARTER_SERDE_BIN"; exit 2; }
+fi
+export CHARTER_SERDE_BIN
 
 # ---------------------------------------------------------------- python venv
 VENV="${CHARTER_VENV:-${HOME:-/tmp}/.cache/charter-venv}"

@@ -847,3 +847,156 @@ async fn strategies_choose_the_subject_registered_under() {
         .unwrap();
     assert_eq!(c.subjects(None, false).await.unwrap(), ["events-acme.User"]);
 }
+
+// ------------------------------------------------ serializers on top of the client's caches
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct User {
+    name: String,
+}
+
+#[tokio::test]
+async fn a_use_latest_serializer_picks_up_a_new_version_after_the_ttl() {
+    use charter_serde::avro_serde::AvroSerializer;
+    use charter_serde::serializer::SerializerConfig;
+    let s = TestServer::start().await;
+    let c = SchemaRegistryClient::new(fast(&s.base).latest_ttl(Some(Duration::from_millis(400))))
+        .unwrap();
+    let id1 = c
+        .register("t-value", &Schema::avro(USER_V1), false)
+        .await
+        .unwrap()
+        .id;
+    let ser = AvroSerializer::<User>::new(
+        c.clone(),
+        USER_V1,
+        SerializerConfig::default()
+            .auto_register_schemas(false)
+            .use_latest_version(true),
+    )
+    .unwrap();
+    let id_of = |b: &[u8]| i32::from_be_bytes(b[1..5].try_into().unwrap());
+    let u = User { name: "a".into() };
+    assert_eq!(
+        id_of(&ser.serialize("t", false, &u).await.unwrap().payload),
+        id1
+    );
+    // Another producer registers v2.
+    let id2 = client(&s.base)
+        .register("t-value", &Schema::avro(USER_V2), false)
+        .await
+        .unwrap()
+        .id;
+    assert_ne!(id1, id2);
+    assert_eq!(
+        id_of(&ser.serialize("t", false, &u).await.unwrap().payload),
+        id1,
+        "within the TTL"
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let r = ser.serialize("t", false, &u).await.unwrap();
+    assert_eq!(id_of(&r.payload), id2, "after the TTL");
+    // Written with v2's schema: `User` has no `age`, so its default (0) is written.
+    assert_eq!(&r.payload[5..], &[2, b'a', 0]);
+}
+
+#[tokio::test]
+async fn deserializers_fetch_and_compile_each_id_once() {
+    use charter_serde::avro_serde::AvroDeserializer;
+    use charter_serde::deserializer::DeserializerConfig;
+    use charter_serde::dynamic::DynamicDeserializer;
+    let body = serde_json::json!({ "schema": USER_V1 }).to_string();
+    let stub = Stub::start(Duration::from_millis(20), move |_, _| (200, body.clone())).await;
+    let c = client(&stub.base);
+    let typed = AvroDeserializer::<User>::new(c.clone(), DeserializerConfig::default());
+    let dynamic = DynamicDeserializer::new(c.clone());
+    let record = [0, 0, 0, 0, 7, 2, b'x'];
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                AvroDeserializer::<User>::new(c, DeserializerConfig::default())
+                    .deserialize("t", false, &[0, 0, 0, 0, 7, 2, b'x'], &())
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().name, "x");
+    }
+    for _ in 0..100 {
+        assert_eq!(
+            typed
+                .deserialize("t", false, &record, &())
+                .await
+                .unwrap()
+                .name,
+            "x"
+        );
+        let v = dynamic
+            .deserialize_json("t", false, &record, &[])
+            .await
+            .unwrap();
+        assert_eq!(v["name"], "x");
+    }
+    assert_eq!(
+        stub.count(),
+        1,
+        "one GET /schemas/ids/7 for every deserializer and record"
+    );
+    assert_eq!(stub.seen()[0].target, "/schemas/ids/7");
+    assert!(
+        dynamic.store().cached(7).is_some(),
+        "compiled once and kept"
+    );
+}
+
+#[tokio::test]
+async fn serde_survives_a_registry_outage_with_warm_caches() {
+    use charter_serde::avro_serde::{AvroDeserializer, AvroSerializer};
+    use charter_serde::deserializer::DeserializerConfig;
+    use charter_serde::dynamic::{DynamicDeserializer, DynamicSerializer, SchemaChoice};
+    use charter_serde::serializer::SerializerConfig;
+    let mut s = TestServer::start().await;
+    let c = SchemaRegistryClient::new(fast(&s.base).max_retries(0)).unwrap();
+    let ser = AvroSerializer::<User>::new(c.clone(), USER_V1, SerializerConfig::default()).unwrap();
+    let de = AvroDeserializer::<User>::new(c.clone(), DeserializerConfig::default());
+    let dser = DynamicSerializer::new(c.clone());
+    let dde = DynamicDeserializer::new(c.clone());
+    let u = User { name: "w".into() };
+    let r = ser.serialize("t", false, &u).await.unwrap();
+    assert_eq!(
+        de.deserialize("t", false, &r.payload, &()).await.unwrap(),
+        u
+    );
+    let j = serde_json::json!({"name": "w"});
+    let b = dser
+        .serialize_json("t", false, &j, SchemaChoice::Latest)
+        .await
+        .unwrap();
+    assert_eq!(dde.deserialize_json("t", false, &b, &[]).await.unwrap(), j);
+
+    s.shutdown().await;
+
+    for _ in 0..3 {
+        assert_eq!(ser.serialize("t", false, &u).await.unwrap(), r);
+        assert_eq!(
+            de.deserialize("t", false, &r.payload, &()).await.unwrap(),
+            u
+        );
+        assert_eq!(dde.deserialize_json("t", false, &b, &[]).await.unwrap(), j);
+        assert_eq!(
+            dser.serialize_json("t", false, &j, SchemaChoice::Latest)
+                .await
+                .unwrap(),
+            b
+        );
+    }
+    // A record naming an id never seen fails, retriably.
+    let e = de
+        .deserialize("t", false, &[0, 0, 0, 0, 99, 0], &())
+        .await
+        .unwrap_err();
+    assert!(e.is_retriable(), "{e}");
+}

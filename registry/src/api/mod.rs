@@ -61,6 +61,7 @@ pub fn router(registry: Arc<Registry>, opts: ApiOptions) -> Router {
         .route("/schemas/ids/{id}/schema", get(schemas::by_id_raw))
         .route("/schemas/ids/{id}/subjects", get(schemas::id_subjects))
         .route("/schemas/ids/{id}/versions", get(schemas::id_versions))
+        .route("/schemas/guids/{guid}", get(schemas::by_guid))
         .route("/subjects", get(subjects::list))
         .route(
             "/subjects/{subject}",

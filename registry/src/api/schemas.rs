@@ -60,6 +60,25 @@ pub async fn by_id(
     Ok(Json(schema_json(&schema, text, max_id)))
 }
 
+/// `GET /schemas/guids/{guid}` (Confluent 8.x): the schema a header-mode record names. The
+/// answer is `GET /schemas/ids/{id}`'s plus the `id`.
+pub async fn by_guid(
+    State(reg): State<AppState>,
+    Path(guid): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, RegistryError> {
+    let id = reg
+        .id_for_guid(&guid.trim().to_ascii_lowercase())
+        .ok_or(RegistryError::SchemaNotFound)?;
+    let schema = reg.schema_by_id(id)?;
+    let text = reg.formatted(&schema, params.str(&["format"]));
+    let mut out = schema_json(&schema, text, None);
+    if let Some(m) = out.as_object_mut() {
+        m.insert("id".into(), json!(id));
+    }
+    Ok(Json(out))
+}
+
 /// `GET /schemas/ids/{id}/schema`: the raw schema text.
 pub async fn by_id_raw(
     State(reg): State<AppState>,

@@ -30,8 +30,10 @@
 //! # Ok::<(), charter_serde::avro::AvroError>(())
 //! ```
 
+pub mod codec;
 mod datum;
 mod json;
+mod json_datum;
 mod logical;
 mod model;
 mod parse;
@@ -464,11 +466,52 @@ impl<'a> FieldNode<'a> {
         self.field().default.is_some()
     }
 
+    /// The field's default value as JSON (`None` without a default). Integers too large for 64
+    /// bits become doubles.
+    pub fn default_value(&self) -> Option<serde_json::Value> {
+        self.field().default.as_ref().map(json_value)
+    }
+
     /// The field's type.
     pub fn schema(&self) -> SchemaNode<'a> {
         SchemaNode {
             graph: self.graph,
             id: self.field().ty,
+        }
+    }
+}
+
+/// Our Jackson-like JSON as `serde_json`.
+fn json_value(j: &json::Json) -> serde_json::Value {
+    use serde_json::Value;
+    match j {
+        json::Json::Null => Value::Null,
+        json::Json::Bool(b) => Value::Bool(*b),
+        json::Json::Int(i) => Value::from(*i),
+        json::Json::BigInt(digits) => digits
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        json::Json::Double(f) => serde_json::Number::from_f64(*f).map_or_else(
+            || {
+                Value::String(
+                    if f.is_nan() {
+                        "NaN"
+                    } else if *f > 0.0 {
+                        "Infinity"
+                    } else {
+                        "-Infinity"
+                    }
+                    .into(),
+                )
+            },
+            Value::Number,
+        ),
+        json::Json::Str(s) => Value::String(s.clone()),
+        json::Json::Array(a) => Value::Array(a.iter().map(json_value).collect()),
+        json::Json::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), json_value(v))).collect())
         }
     }
 }

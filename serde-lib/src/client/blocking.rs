@@ -93,6 +93,21 @@ impl SchemaRegistryClient {
             .map_err(|_| Error::Runtime("the call was abandoned".into()))?
     }
 
+    /// Runs any future on the facade's runtime and waits for it: how the blocking wrappers of
+    /// the serializers reuse this runtime. `None` if the runtime is gone or the task panicked.
+    pub fn block_on<T, Fut>(&self, fut: Fut) -> Option<T>
+    where
+        T: Send + 'static,
+        Fut: Future<Output = T> + Send + 'static,
+    {
+        let rt = self.rt.0.as_ref()?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        rt.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv().ok()
+    }
+
     /// See [`super::SchemaRegistryClient::register`].
     pub fn register(
         &self,

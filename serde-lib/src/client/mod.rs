@@ -315,6 +315,7 @@ type VersionKey = (String, i32, bool, Option<String>);
 struct Inner {
     transport: Transport,
     ids: Cache<IdKey, SchemaById>,
+    guids: Cache<String, SchemaById>,
     registered: Cache<SchemaKey, RegisteredSchema>,
     lookups: Cache<LookupKey, SchemaMetadata>,
     versions: Cache<VersionKey, SchemaMetadata>,
@@ -355,6 +356,7 @@ impl SchemaRegistryClient {
             inner: Arc::new(Inner {
                 transport,
                 ids: Cache::new(cap, None, stale),
+                guids: Cache::new(cap, None, stale),
                 registered: Cache::new(cap, None, stale),
                 lookups: Cache::new(cap, None, stale),
                 versions: Cache::new(cap, None, stale),
@@ -472,6 +474,23 @@ impl SchemaRegistryClient {
                     query.push(("format", f.to_string()));
                 }
                 self.call(Method::GET, format!("/schemas/ids/{id}"), query, None)
+            })
+            .await
+    }
+
+    /// The schema with GUID `guid` (`GET /schemas/guids/{guid}`, Confluent 8.x; what header
+    /// mode's `__value_schema_id` names). Cached forever: a GUID is a content hash.
+    pub async fn schema_by_guid(&self, guid: &str) -> Result<Arc<SchemaById>> {
+        let key = guid.to_ascii_lowercase();
+        self.inner
+            .guids
+            .get_or_fetch(&key, || {
+                self.call(
+                    Method::GET,
+                    format!("/schemas/guids/{}", encode_segment(&key)),
+                    vec![],
+                    None,
+                )
             })
             .await
     }
@@ -702,6 +721,7 @@ impl SchemaRegistryClient {
     /// Forgets every cached answer.
     pub fn clear_caches(&self) {
         self.inner.ids.clear();
+        self.inner.guids.clear();
         self.inner.registered.clear();
         self.inner.lookups.clear();
         self.inner.versions.clear();

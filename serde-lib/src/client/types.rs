@@ -185,6 +185,9 @@ impl SchemaMetadata {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SchemaById {
+    /// The schema id, when the registry says (answers by GUID carry it on Charter).
+    #[serde(default)]
+    pub id: Option<i32>,
     /// The schema text: canonical, or in the requested `format` (for Protobuf with
     /// `format=serialized`, the base64 `FileDescriptorProto`).
     pub schema: String,

@@ -135,8 +135,21 @@ impl JsonSchema {
             std::str::from_utf8(bytes).map_err(|e| format!("the payload is not UTF-8: {e}"))?;
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("the payload is not JSON: {e}"))?;
+        self.validate_value(&value)
+    }
+
+    /// Validates an already parsed value (what a serializer holds before writing it).
+    ///
+    /// ```
+    /// use charter_serde::json_schema::JsonSchema;
+    /// let s = JsonSchema::parse(r#"{"type":"array","maxItems":1}"#, &[], true)?;
+    /// assert!(s.validate_value(&serde_json::json!([1])).is_ok());
+    /// assert!(s.validate_value(&serde_json::json!([1, 2])).is_err());
+    /// # Ok::<(), charter_serde::json_schema::JsonSchemaError>(())
+    /// ```
+    pub fn validate_value(&self, value: &serde_json::Value) -> Result<(), String> {
         let validator = self.validator()?;
-        validator.validate(&value).map_err(|e| {
+        validator.validate(value).map_err(|e| {
             let path = e.instance_path().to_string();
             format!("{e} at #{path}")
         })

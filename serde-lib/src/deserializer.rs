@@ -1,0 +1,114 @@
+//! What every typed deserializer shares: its configuration and how it finds the writer schema
+//! of a record (header, else prefix; compiled once per id).
+
+use std::sync::Arc;
+
+use crate::client::SchemaRegistryClient;
+use crate::error::{Result, SerdeError};
+use crate::record::{self, Located, RecordHeaders};
+use crate::schemas::{CompiledSchema, SchemaStore};
+use crate::strategy::{SubjectNameStrategy, TopicNameStrategy};
+use crate::wire::SchemaIdentifier;
+
+/// Options of the typed deserializers, named after Confluent's.
+#[derive(Clone)]
+pub struct DeserializerConfig {
+    /// `use.latest.version` (default `false`): read Avro records as the subject's latest
+    /// version (the reader schema), whatever version wrote them.
+    pub use_latest_version: bool,
+    /// The subject name strategy (used with `use_latest_version`).
+    pub subject_name_strategy: Arc<dyn SubjectNameStrategy>,
+    /// Validate JSON Schema payloads against the writer schema (default `false`, as
+    /// Confluent's deserializers).
+    pub validate: bool,
+}
+
+impl std::fmt::Debug for DeserializerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeserializerConfig")
+            .field("use_latest_version", &self.use_latest_version)
+            .field("validate", &self.validate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for DeserializerConfig {
+    fn default() -> Self {
+        DeserializerConfig {
+            use_latest_version: false,
+            subject_name_strategy: Arc::new(TopicNameStrategy),
+            validate: false,
+        }
+    }
+}
+
+impl DeserializerConfig {
+    /// Sets `use_latest_version`.
+    pub fn use_latest_version(mut self, on: bool) -> Self {
+        self.use_latest_version = on;
+        self
+    }
+    /// Sets the subject name strategy.
+    pub fn subject_name_strategy(mut self, s: Arc<dyn SubjectNameStrategy>) -> Self {
+        self.subject_name_strategy = s;
+        self
+    }
+    /// Sets `validate`.
+    pub fn validate(mut self, on: bool) -> Self {
+        self.validate = on;
+        self
+    }
+}
+
+/// The shared part of the typed deserializers.
+#[derive(Debug)]
+pub(crate) struct DeserializerCore {
+    pub store: SchemaStore,
+    pub config: DeserializerConfig,
+}
+
+impl DeserializerCore {
+    pub fn new(client: SchemaRegistryClient, config: DeserializerConfig) -> Self {
+        DeserializerCore {
+            store: SchemaStore::new(client),
+            config,
+        }
+    }
+
+    /// The writer schema of a record and where its payload is.
+    pub async fn writer<'a, H: RecordHeaders + ?Sized>(
+        &self,
+        bytes: &'a [u8],
+        headers: &'a H,
+        is_key: bool,
+    ) -> Result<(Arc<CompiledSchema>, Located<'a>)> {
+        let loc = record::locate(bytes, headers, is_key)?;
+        let schema = match loc.ident {
+            SchemaIdentifier::Id(id) => match self.store.cached(id) {
+                Some(s) => s,
+                None => self.store.by_id(id).await?,
+            },
+            SchemaIdentifier::Guid(g) => self.store.by_guid(&g).await?,
+        };
+        Ok((schema, loc))
+    }
+
+    /// The subject's latest version as a reader schema (`use_latest_version`).
+    pub async fn latest(
+        &self,
+        topic: &str,
+        is_key: bool,
+        record_name: Option<&str>,
+    ) -> Result<Arc<CompiledSchema>> {
+        let subject = self
+            .config
+            .subject_name_strategy
+            .subject(topic, is_key, record_name)
+            .ok_or_else(|| SerdeError::Subject {
+                topic: topic.to_string(),
+                reason: "the strategy needs a record name and the writer schema has none".into(),
+            })?;
+        let m = self.store.client().latest_version(&subject).await?;
+        self.store.by_id(m.id).await
+    }
+}

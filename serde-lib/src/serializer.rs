@@ -1,0 +1,235 @@
+//! What every typed serializer shares: its configuration (Confluent's option names and
+//! meanings) and how it finds the schema id to write with, once per topic.
+//!
+//! The decision order is Confluent's (`AbstractKafkaSchemaSerDe`):
+//!
+//! 1. `auto_register_schemas` (default on): register the serializer's schema under the
+//!    subject (`POST /subjects/{s}/versions`, with `normalize` when `normalize_schemas`) and
+//!    use the id the registry answers (the same id when already registered);
+//! 2. else `use_schema_id`: that id;
+//! 3. else `use_latest_version`: the subject's latest version, re-read after the client's
+//!    `latest_ttl` (the value is then written with *that* schema, as in Confluent);
+//! 4. else look the schema up (`POST /subjects/{s}`) and fail if it is not registered.
+//!
+//! The answer is remembered per topic and key/value side (except with `use_latest_version`,
+//! which asks the client's TTL cache each time), so the hot path is a map lookup, framing and
+//! the codec; [`Resolved`] carries the compiled schema and, for Protobuf, the message indexes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::client::{Schema, SchemaRegistryClient};
+use crate::error::{Result, SerdeError};
+use crate::record::IdLocation;
+use crate::schemas::{Compiled, CompiledSchema, SchemaStore};
+use crate::strategy::{SubjectNameStrategy, TopicNameStrategy};
+
+/// Options of the typed serializers, named after Confluent's.
+///
+/// ```
+/// use charter_serde::serializer::SerializerConfig;
+/// use charter_serde::record::IdLocation;
+/// let c = SerializerConfig::default();
+/// assert!(c.auto_register_schemas && !c.use_latest_version && !c.normalize_schemas);
+/// assert_eq!(c.id_location, IdLocation::Prefix);
+/// let c = SerializerConfig::default().auto_register_schemas(false).use_latest_version(true);
+/// assert!(c.use_latest_version);
+/// ```
+#[derive(Clone)]
+pub struct SerializerConfig {
+    /// `auto.register.schemas` (default `true`): register the schema if it is not there.
+    pub auto_register_schemas: bool,
+    /// `use.schema.id`: write with this id (when not auto-registering).
+    pub use_schema_id: Option<i32>,
+    /// `use.latest.version` (default `false`): write with the subject's latest version (when
+    /// not auto-registering).
+    pub use_latest_version: bool,
+    /// `normalize.schemas` (default `false`): ask the registry to normalize the schema when
+    /// registering or looking it up.
+    pub normalize_schemas: bool,
+    /// `key/value.subject.name.strategy` (default TopicName).
+    pub subject_name_strategy: Arc<dyn SubjectNameStrategy>,
+    /// `key/value.schema.id.serializer`: prefix (default) or GUID header.
+    pub id_location: IdLocation,
+}
+
+impl std::fmt::Debug for SerializerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SerializerConfig")
+            .field("auto_register_schemas", &self.auto_register_schemas)
+            .field("use_schema_id", &self.use_schema_id)
+            .field("use_latest_version", &self.use_latest_version)
+            .field("normalize_schemas", &self.normalize_schemas)
+            .field("id_location", &self.id_location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SerializerConfig {
+    fn default() -> Self {
+        SerializerConfig {
+            auto_register_schemas: true,
+            use_schema_id: None,
+            use_latest_version: false,
+            normalize_schemas: false,
+            subject_name_strategy: Arc::new(TopicNameStrategy),
+            id_location: IdLocation::Prefix,
+        }
+    }
+}
+
+impl SerializerConfig {
+    /// Sets `auto_register_schemas`.
+    pub fn auto_register_schemas(mut self, on: bool) -> Self {
+        self.auto_register_schemas = on;
+        self
+    }
+    /// Sets `use_schema_id`.
+    pub fn use_schema_id(mut self, id: Option<i32>) -> Self {
+        self.use_schema_id = id;
+        self
+    }
+    /// Sets `use_latest_version`.
+    pub fn use_latest_version(mut self, on: bool) -> Self {
+        self.use_latest_version = on;
+        self
+    }
+    /// Sets `normalize_schemas`.
+    pub fn normalize_schemas(mut self, on: bool) -> Self {
+        self.normalize_schemas = on;
+        self
+    }
+    /// Sets the subject name strategy.
+    pub fn subject_name_strategy(mut self, s: Arc<dyn SubjectNameStrategy>) -> Self {
+        self.subject_name_strategy = s;
+        self
+    }
+    /// Sets where the schema identifier goes.
+    pub fn id_location(mut self, l: IdLocation) -> Self {
+        self.id_location = l;
+        self
+    }
+}
+
+/// The schema a serializer writes a topic's keys or values with.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The registered schema, compiled.
+    pub schema: Arc<CompiledSchema>,
+    /// The Protobuf message indexes of the serializer's message type in that schema.
+    pub indexes: Option<Vec<i32>>,
+}
+
+/// The shared part of the typed serializers.
+pub(crate) struct SerializerCore {
+    pub store: SchemaStore,
+    pub config: SerializerConfig,
+    /// Per side (value, key): topic → resolved schema.
+    resolved: [RwLock<HashMap<String, Arc<Resolved>>>; 2],
+}
+
+impl std::fmt::Debug for SerializerCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SerializerCore")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SerializerCore {
+    pub fn new(client: SchemaRegistryClient, config: SerializerConfig) -> Self {
+        Self::with_store(SchemaStore::new(client), config)
+    }
+
+    pub fn with_store(store: SchemaStore, config: SerializerConfig) -> Self {
+        SerializerCore {
+            store,
+            config,
+            resolved: [RwLock::default(), RwLock::default()],
+        }
+    }
+
+    /// Whether the decision order ends at `use_latest_version`.
+    fn uses_latest(&self) -> bool {
+        let c = &self.config;
+        !c.auto_register_schemas && c.use_schema_id.is_none() && c.use_latest_version
+    }
+
+    /// The remembered schema of `topic`'s keys or values, without any registry call.
+    pub fn cached(&self, topic: &str, is_key: bool) -> Option<Arc<Resolved>> {
+        if self.uses_latest() {
+            return None;
+        }
+        let m = self.resolved[usize::from(is_key)]
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        m.get(topic).cloned()
+    }
+
+    /// The schema to write `topic`'s keys or values with (see the [module docs](self)).
+    /// `local` is the serializer's own schema, `record_name` its full name (for record-name
+    /// strategies), `message` the Protobuf message whose indexes to find.
+    pub async fn resolve(
+        &self,
+        topic: &str,
+        is_key: bool,
+        local: &Schema,
+        record_name: Option<&str>,
+        message: Option<&str>,
+    ) -> Result<Arc<Resolved>> {
+        if let Some(r) = self.cached(topic, is_key) {
+            return Ok(r);
+        }
+        let c = &self.config;
+        let subject = c
+            .subject_name_strategy
+            .subject(topic, is_key, record_name)
+            .ok_or_else(|| SerdeError::Subject {
+                topic: topic.to_string(),
+                reason: "the strategy needs the schema's record name and it has none".into(),
+            })?;
+        let client = self.store.client();
+        let latest = self.uses_latest();
+        let (id, guid) = if c.auto_register_schemas {
+            let r = client
+                .register(&subject, local, c.normalize_schemas)
+                .await?;
+            (r.id, r.guid.clone())
+        } else if let Some(id) = c.use_schema_id {
+            (id, None)
+        } else if latest {
+            let m = client.latest_version(&subject).await?;
+            (m.id, m.guid.clone())
+        } else {
+            let m = client
+                .lookup(&subject, local, c.normalize_schemas, false)
+                .await?;
+            (m.id, m.guid.clone())
+        };
+        let mut schema = self.store.by_id(id).await?;
+        if schema.guid.is_none() {
+            if let Some(g) = guid.as_deref().and_then(crate::schemas::parse_guid) {
+                let mut with = (*schema).clone();
+                with.guid = Some(g);
+                schema = Arc::new(with);
+            }
+        }
+        let indexes = match (&schema.format, message) {
+            (Compiled::Protobuf(p), Some(m)) => Some(p.message_indexes(m).ok_or_else(|| {
+                SerdeError::Serialize(format!(
+                    "schema id {id} (subject {subject}) does not define message '{m}'"
+                ))
+            })?),
+            (Compiled::Protobuf(_), None) => Some(vec![0]),
+            _ => None,
+        };
+        let r = Arc::new(Resolved { schema, indexes });
+        if !latest {
+            let mut m = self.resolved[usize::from(is_key)]
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
+            m.insert(topic.to_string(), r.clone());
+        }
+        Ok(r)
+    }
+}
