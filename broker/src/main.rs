@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use charter_broker::group::GroupConfig;
 use charter_broker::kafka::{Broker, BrokerConfig};
 use charter_registry::{ApiOptions, Registry};
 use clap::{Args, Parser, Subcommand};
@@ -60,6 +61,22 @@ struct ServeArgs {
     /// Partitions of auto-created topics (Kafka's num.partitions).
     #[arg(long, env = "CHARTER_DEFAULT_PARTITIONS", default_value_t = 1)]
     default_partitions: i32,
+    /// How long committed offsets of an empty consumer group are kept (Kafka's
+    /// offsets.retention.minutes).
+    #[arg(
+        long,
+        env = "CHARTER_OFFSETS_RETENTION_MINUTES",
+        default_value_t = 10080
+    )]
+    offsets_retention_minutes: i64,
+    /// How long a new consumer group waits for more members before its first rebalance
+    /// (Kafka's group.initial.rebalance.delay.ms).
+    #[arg(
+        long,
+        env = "CHARTER_GROUP_INITIAL_REBALANCE_DELAY_MS",
+        default_value_t = 3000
+    )]
+    group_initial_rebalance_delay_ms: u64,
     #[command(flatten)]
     limits: Limits,
 }
@@ -138,6 +155,13 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         advertised_port: port,
         auto_create_topics: a.auto_create_topics,
         default_partitions: a.default_partitions,
+        group: GroupConfig {
+            offsets_retention_ms: a.offsets_retention_minutes.saturating_mul(60_000),
+            initial_rebalance_delay: std::time::Duration::from_millis(
+                a.group_initial_rebalance_delay_ms,
+            ),
+            ..GroupConfig::default()
+        },
         ..BrokerConfig::default()
     };
     let registry = open_registry(&a.data_dir)?;
