@@ -261,6 +261,14 @@ fn avro(c: &mut Criterion, s: &Setup) {
             reader.read_deser::<Order>(&mut r).expect("decode")
         })
     });
+    let store = charter_serde::schemas::SchemaStore::new(s.client.clone());
+    let id = i32::from_be_bytes(framed[1..5].try_into().expect("id"));
+    let compiled = s.rt.block_on(store.by_id(id)).expect("schema");
+    let codec = compiled.avro_codec().expect("codec");
+    g.bench_function(
+        "decode/charter-serde Codec::decode (no framing, no lookup)",
+        |b| b.iter(|| codec.decode::<Order>(&datum).expect("decode")),
+    );
     g.bench_function("decode/charter-serde", |b| {
         b.to_async(&s.rt).iter(|| async {
             de.deserialize("avro", false, &framed, &())

@@ -22,6 +22,9 @@ REPO_ROOT="$(cd -- "$SCRIPT_DIR/../.." && pwd)"
 if [[ -n "${CHARTER_BIN:-}" && "$CHARTER_BIN" != /* ]]; then
     CHARTER_BIN="$PWD/$CHARTER_BIN"
 fi
+if [[ -n "${CHARTER_SERDE_BIN:-}" && "$CHARTER_SERDE_BIN" != /* ]]; then
+    CHARTER_SERDE_BIN="$PWD/$CHARTER_SERDE_BIN"
+fi
 cd "$REPO_ROOT"
 
 log() { printf 'interop: %s\n' "$*" >&2; }
@@ -41,7 +44,6 @@ export CHARTER_BIN
 # ---------------------------------------------------------------- charter-serde driver
 # test_rust_serde.py drives charter-serde through compat-tests/examples/serde_roundtrip.rs.
 if [[ -n "${CHARTER_SERDE_BIN:-}" ]]; then
-    [[ "$CHARTER_SERDE_BIN" == /* ]] || CHARTER_SERDE_BIN="$PWD/$CHARTER_SERDE_BIN"
     [[ -x "$CHARTER_SERDE_BIN" ]] || { log "CHARTER_SERDE_BIN=$CHARTER_SERDE_BIN is not an executable file"; exit 2; }
 else
     log "building the serde_roundtrip example"

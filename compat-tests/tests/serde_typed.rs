@@ -446,3 +446,54 @@ async fn a_deserializer_of_one_format_rejects_another() {
         .unwrap_err();
     assert!(matches!(e, SerdeError::WrongFormat { .. }), "{e}");
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+struct Sensor {
+    /// The sensor's id.
+    id: String,
+    readings: Vec<f64>,
+    unit: Option<String>,
+}
+
+#[tokio::test]
+async fn json_schema_derived_with_schemars() {
+    let s = TestServer::start().await;
+    let c = client(&s.base);
+    let ser = JsonSerializer::<Sensor>::derived(c.clone(), SerializerConfig::default()).unwrap();
+    let v = Sensor {
+        id: "s1".into(),
+        readings: vec![1.5, 2.0],
+        unit: None,
+    };
+    let r = ser.serialize("sensors", false, &v).await.unwrap();
+    let registered = c.latest_version("sensors-value").await.unwrap();
+    assert!(
+        registered.schema.contains("\"readings\""),
+        "{}",
+        registered.schema
+    );
+    let de = JsonDeserializer::<Sensor>::new(c, DeserializerConfig::default().validate(true));
+    assert_eq!(
+        de.deserialize("sensors", false, &r.payload, &())
+            .await
+            .unwrap(),
+        v
+    );
+    // The derived schema is enforced: a serializer of another shape on the same subject's
+    // schema rejects what does not fit.
+    #[derive(Serialize)]
+    struct Wrong {
+        id: i32,
+    }
+    let wrong = JsonSerializer::<Wrong>::new(
+        client(&s.base),
+        &registered.schema,
+        SerializerConfig::default(),
+    )
+    .unwrap();
+    let e = wrong
+        .serialize("sensors", false, &Wrong { id: 1 })
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SerdeError::Validation(_)), "{e}");
+}

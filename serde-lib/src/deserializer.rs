@@ -108,7 +108,11 @@ impl DeserializerCore {
                 topic: topic.to_string(),
                 reason: "the strategy needs a record name and the writer schema has none".into(),
             })?;
-        let m = self.store.client().latest_version(&subject).await?;
-        self.store.by_id(m.id).await
+        let store = &self.store;
+        Box::pin(async move {
+            let m = store.client().latest_version(&subject).await?;
+            store.by_id(m.id).await
+        })
+        .await
     }
 }

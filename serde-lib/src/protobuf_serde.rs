@@ -147,14 +147,17 @@ impl<M> ProtobufSerializer<M> {
         if let Some(r) = self.core.cached(topic, is_key) {
             return Ok(r);
         }
-        let local = self
-            .local
-            .get_or_try_init(|| self.file_schema(self.descriptor.parent_file(), 0))
-            .await?;
-        let name = self.descriptor.full_name();
-        self.core
-            .resolve(topic, is_key, local, Some(name), Some(name))
-            .await
+        Box::pin(async move {
+            let local = self
+                .local
+                .get_or_try_init(|| self.file_schema(self.descriptor.parent_file(), 0))
+                .await?;
+            let name = self.descriptor.full_name();
+            self.core
+                .resolve(topic, is_key, local, Some(name), Some(name))
+                .await
+        })
+        .await
     }
 }
 
@@ -165,18 +168,13 @@ fn encode_into<M: Message>(
     location: record::IdLocation,
 ) -> Result<SerializedRecord> {
     let ix = r.indexes.as_deref();
-    record::frame_with(
-        &r.schema,
-        is_key,
-        location,
-        ix,
-        value.encoded_len(),
-        |out| {
-            value
-                .encode(out)
-                .map_err(|e| SerdeError::Serialize(e.to_string()))
-        },
-    )
+    let len = value.encoded_len();
+    record::frame_with(&r.schema, is_key, location, ix, len, |out| {
+        // The buffer was sized with `encoded_len`; `encode` would compute it a second time.
+        out.reserve(len);
+        value.encode_raw(out);
+        Ok(())
+    })
 }
 
 impl<M: Message> ProtobufSerializer<M> {
@@ -234,7 +232,7 @@ impl<M: Message + Default> ProtobufDeserializer<M> {
             return Err(wrong(&writer));
         };
         let (indexes, body) = record::protobuf_indexes(&loc)?;
-        if p.message_name(&indexes).is_none() {
+        if !p.has_message_at(&indexes) {
             return Err(SerdeError::Deserialize(format!(
                 "message indexes {indexes:?} name no message of schema id {}",
                 writer.id.unwrap_or(-1)

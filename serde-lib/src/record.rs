@@ -9,6 +9,8 @@
 //! the prefix is read otherwise. When a header appears more than once the **last** one counts
 //! (Java's `headers.lastHeader`; records re-produced with headers appended keep working).
 
+use std::borrow::Cow;
+
 use crate::error::{Result, SerdeError};
 use crate::schemas::CompiledSchema;
 use crate::wire::{self, SchemaIdentifier, KEY_SCHEMA_ID_HEADER, VALUE_SCHEMA_ID_HEADER};
@@ -178,13 +180,22 @@ pub(crate) fn locate<'a, H: RecordHeaders + ?Sized>(
 
 /// Splits the Protobuf message indexes off a located record: from the header when the id was
 /// there, else from the front of the payload. Returns the indexes and the message bytes.
-pub(crate) fn protobuf_indexes<'a>(loc: &Located<'a>) -> Result<(Vec<i32>, &'a [u8])> {
+pub(crate) fn protobuf_indexes<'a>(loc: &Located<'a>) -> Result<(Cow<'static, [i32]>, &'a [u8])> {
+    // The common path [0] is the single byte 0: no allocation.
+    const FIRST: &[i32] = &[0];
     match loc.header_rest {
+        Some([0, ..]) => Ok((Cow::Borrowed(FIRST), loc.payload)),
         Some(h) => {
             let (ix, _) = wire::read_message_indexes(h)?;
-            Ok((ix, loc.payload))
+            Ok((Cow::Owned(ix), loc.payload))
         }
-        None => Ok(wire::read_message_indexes(loc.payload)?),
+        None => match loc.payload {
+            [0, rest @ ..] => Ok((Cow::Borrowed(FIRST), rest)),
+            p => {
+                let (ix, rest) = wire::read_message_indexes(p)?;
+                Ok((Cow::Owned(ix), rest))
+            }
+        },
     }
 }
 
@@ -206,12 +217,14 @@ mod tests {
         ];
         let loc = locate(b"body", &headers, false).unwrap();
         assert_eq!(loc.ident, SchemaIdentifier::Guid([2; 16]));
-        assert_eq!(protobuf_indexes(&loc).unwrap(), (vec![0], &b"body"[..]));
+        let (ix, body) = protobuf_indexes(&loc).unwrap();
+        assert_eq!((&*ix, body), (&[0][..], &b"body"[..]));
         let loc = locate(b"body", &headers, true).unwrap();
         assert_eq!(loc.ident, SchemaIdentifier::Id(9));
         let loc = locate(&[0, 0, 0, 0, 3, 4, 2, 0, b'm'], &(), false).unwrap();
         assert_eq!(loc.ident, SchemaIdentifier::Id(3));
-        assert_eq!(protobuf_indexes(&loc).unwrap(), (vec![1, 0], &b"m"[..]));
+        let (ix, body) = protobuf_indexes(&loc).unwrap();
+        assert_eq!((&*ix, body), (&[1, 0][..], &b"m"[..]));
     }
 
     #[test]

@@ -249,6 +249,12 @@ impl SchemaStore {
         if let Some(c) = self.cached(id) {
             return Ok(c);
         }
+        // Boxed: the HTTP future is large, and callers' futures (every record's) should not
+        // carry it inline.
+        Box::pin(self.fetch_by_id(id)).await
+    }
+
+    async fn fetch_by_id(&self, id: i32) -> Result<Arc<CompiledSchema>> {
         let fetched = match self.inner.client.schema_by_id(id, None, None).await {
             Ok(f) => f,
             Err(e) if e.is_not_found() => return Err(SerdeError::UnknownSchemaId(id)),
@@ -267,6 +273,10 @@ impl SchemaStore {
                 return Ok(c.clone());
             }
         }
+        Box::pin(self.fetch_by_guid(guid)).await
+    }
+
+    async fn fetch_by_guid(&self, guid: &[u8; 16]) -> Result<Arc<CompiledSchema>> {
         let text = format_guid(guid);
         let fetched = match self.inner.client.schema_by_guid(&text).await {
             Ok(f) => f,

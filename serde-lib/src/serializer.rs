@@ -180,6 +180,18 @@ impl SerializerCore {
         if let Some(r) = self.cached(topic, is_key) {
             return Ok(r);
         }
+        // Boxed: registry calls make a large future that the per-record path should not carry.
+        Box::pin(self.resolve_uncached(topic, is_key, local, record_name, message)).await
+    }
+
+    async fn resolve_uncached(
+        &self,
+        topic: &str,
+        is_key: bool,
+        local: &Schema,
+        record_name: Option<&str>,
+        message: Option<&str>,
+    ) -> Result<Arc<Resolved>> {
         let c = &self.config;
         let subject = c
             .subject_name_strategy

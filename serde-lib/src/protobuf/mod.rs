@@ -263,6 +263,19 @@ impl ProtobufSchema {
         found.map(|m| m.full_name.clone())
     }
 
+    /// Whether `indexes` name a message of the schema (what [`message_name`](Self::message_name)
+    /// checks, without allocating: the deserializers' per-record check).
+    pub fn has_message_at(&self, indexes: &[i32]) -> bool {
+        let mut messages = &self.file().messages;
+        for &i in indexes {
+            match usize::try_from(i).ok().and_then(|i| messages.get(i)) {
+                Some(m) => messages = &m.messages,
+                None => return false,
+            }
+        }
+        !indexes.is_empty()
+    }
+
     /// The fully-qualified name of the first top-level message (what Confluent's
     /// RecordNameStrategy and `[0]` message index use), `None` if there is none.
     pub fn first_message_name(&self) -> Option<String> {
