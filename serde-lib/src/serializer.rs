@@ -16,7 +16,7 @@
 //! the codec; [`Resolved`] carries the compiled schema and, for Protobuf, the message indexes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::client::{Schema, SchemaRegistryClient};
 use crate::error::{Result, SerdeError};
@@ -149,6 +149,9 @@ pub(crate) struct SerializerCore {
     pub config: SerializerConfig,
     /// Per side (value, key): topic → resolved schema.
     resolved: [RwLock<TopicMap>; 2],
+    /// Per side: the first topic resolved, readable without a lock (most serializers write
+    /// one topic; this keeps the lock and the hash off their per-record path).
+    first: [OnceLock<(String, Arc<Resolved>)>; 2],
 }
 
 impl std::fmt::Debug for SerializerCore {
@@ -169,6 +172,7 @@ impl SerializerCore {
             store,
             config,
             resolved: [RwLock::default(), RwLock::default()],
+            first: [OnceLock::new(), OnceLock::new()],
         }
     }
 
@@ -189,7 +193,13 @@ impl SerializerCore {
         if self.uses_latest() {
             return None;
         }
-        let m = self.resolved[usize::from(is_key)]
+        let side = usize::from(is_key);
+        if let Some((t, r)) = self.first[side].get() {
+            if t == topic {
+                return Some(f(r));
+            }
+        }
+        let m = self.resolved[side]
             .read()
             .unwrap_or_else(|p| p.into_inner());
         m.get(topic).map(|r| f(r))
@@ -281,6 +291,8 @@ impl SerializerCore {
                 .write()
                 .unwrap_or_else(|p| p.into_inner());
             m.insert(topic.to_string(), r.clone());
+            // Only the first topic of a side gets the lock-free slot; later ones use the map.
+            let _ = self.first[usize::from(is_key)].set((topic.to_string(), r.clone()));
         }
         Ok(r)
     }
