@@ -251,6 +251,13 @@ fn avro(c: &mut Criterion, s: &Setup) {
         b.to_async(&s.rt)
             .iter(|| async { ours.serialize("avro", false, &o).await.expect("ours") })
     });
+    g.bench_function("encode/charter-serde serialize_cached (sync)", |b| {
+        b.iter(|| {
+            ours.serialize_cached("avro", false, &o)
+                .expect("cached")
+                .expect("ours")
+        })
+    });
     g.bench_function("encode/schema_registry_converter", |b| {
         b.to_async(&s.rt)
             .iter(|| async { src_enc.encode_struct(&o, &strategy).await.expect("src") })
@@ -323,6 +330,13 @@ fn protobuf(c: &mut Criterion, s: &Setup) {
     g.bench_function("encode/charter-serde", |b| {
         b.to_async(&s.rt)
             .iter(|| async { ours.serialize("pb", false, &o).await.expect("ours") })
+    });
+    g.bench_function("encode/charter-serde serialize_cached (sync)", |b| {
+        b.iter(|| {
+            ours.serialize_cached("pb", false, &o)
+                .expect("cached")
+                .expect("ours")
+        })
     });
     g.bench_function("encode/schema_registry_converter", |b| {
         b.to_async(&s.rt).iter(|| async {

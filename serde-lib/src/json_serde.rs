@@ -153,6 +153,12 @@ impl<T: Serialize + ?Sized> JsonSerializer<T> {
         is_key: bool,
         value: &T,
     ) -> Result<SerializedRecord> {
+        let loc = self.core.config.id_location;
+        if let Some(r) = self.core.with_cached(topic, is_key, |r| {
+            encode_into(r, value, self.validate, is_key, loc)
+        }) {
+            return r;
+        }
         let r = self.resolved(topic, is_key).await?;
         encode_into(
             &r,
@@ -170,14 +176,10 @@ impl<T: Serialize + ?Sized> JsonSerializer<T> {
         is_key: bool,
         value: &T,
     ) -> Option<Result<SerializedRecord>> {
-        let r = self.core.cached(topic, is_key)?;
-        Some(encode_into(
-            &r,
-            value,
-            self.validate,
-            is_key,
-            self.core.config.id_location,
-        ))
+        let loc = self.core.config.id_location;
+        self.core.with_cached(topic, is_key, |r| {
+            encode_into(r, value, self.validate, is_key, loc)
+        })
     }
 }
 

@@ -186,6 +186,13 @@ impl<M: Message> ProtobufSerializer<M> {
         is_key: bool,
         value: &M,
     ) -> Result<SerializedRecord> {
+        let loc = self.core.config.id_location;
+        if let Some(r) = self
+            .core
+            .with_cached(topic, is_key, |r| encode_into(r, value, is_key, loc))
+        {
+            return r;
+        }
         let r = self.resolved(topic, is_key).await?;
         encode_into(&r, value, is_key, self.core.config.id_location)
     }
@@ -197,8 +204,9 @@ impl<M: Message> ProtobufSerializer<M> {
         is_key: bool,
         value: &M,
     ) -> Option<Result<SerializedRecord>> {
-        let r = self.core.cached(topic, is_key)?;
-        Some(encode_into(&r, value, is_key, self.core.config.id_location))
+        let loc = self.core.config.id_location;
+        self.core
+            .with_cached(topic, is_key, |r| encode_into(r, value, is_key, loc))
     }
 }
 

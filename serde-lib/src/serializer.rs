@@ -16,7 +16,7 @@
 //! the codec; [`Resolved`] carries the compiled schema and, for Protobuf, the message indexes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::client::{Schema, SchemaRegistryClient};
 use crate::error::{Result, SerdeError};
@@ -120,12 +120,38 @@ pub struct Resolved {
     pub indexes: Option<Vec<i32>>,
 }
 
+/// FNV-1a: topic names are chosen by the application, not by the network, so a fast
+/// non-keyed hash is safe here (SipHash was a measurable share of a Protobuf encode).
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type TopicMap = HashMap<String, Arc<Resolved>, std::hash::BuildHasherDefault<Fnv>>;
+
 /// The shared part of the typed serializers.
 pub(crate) struct SerializerCore {
     pub store: SchemaStore,
     pub config: SerializerConfig,
     /// Per side (value, key): topic → resolved schema.
-    resolved: [RwLock<HashMap<String, Arc<Resolved>>>; 2],
+    resolved: [RwLock<TopicMap>; 2],
+    /// Per side: the first topic resolved, readable without a lock (most serializers write
+    /// one topic; this keeps the lock and the hash off their per-record path).
+    first: [OnceLock<(String, Arc<Resolved>)>; 2],
 }
 
 impl std::fmt::Debug for SerializerCore {
@@ -146,6 +172,7 @@ impl SerializerCore {
             store,
             config,
             resolved: [RwLock::default(), RwLock::default()],
+            first: [OnceLock::new(), OnceLock::new()],
         }
     }
 
@@ -153,6 +180,29 @@ impl SerializerCore {
     fn uses_latest(&self) -> bool {
         let c = &self.config;
         !c.auto_register_schemas && c.use_schema_id.is_none() && c.use_latest_version
+    }
+
+    /// Runs `f` on the remembered schema of `topic`'s keys or values, without cloning it and
+    /// without any registry call: the per-record path. `None` when not remembered.
+    pub fn with_cached<R>(
+        &self,
+        topic: &str,
+        is_key: bool,
+        f: impl FnOnce(&Resolved) -> R,
+    ) -> Option<R> {
+        if self.uses_latest() {
+            return None;
+        }
+        let side = usize::from(is_key);
+        if let Some((t, r)) = self.first[side].get() {
+            if t == topic {
+                return Some(f(r));
+            }
+        }
+        let m = self.resolved[side]
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        m.get(topic).map(|r| f(r))
     }
 
     /// The remembered schema of `topic`'s keys or values, without any registry call.
@@ -241,6 +291,8 @@ impl SerializerCore {
                 .write()
                 .unwrap_or_else(|p| p.into_inner());
             m.insert(topic.to_string(), r.clone());
+            // Only the first topic of a side gets the lock-free slot; later ones use the map.
+            let _ = self.first[usize::from(is_key)].set((topic.to_string(), r.clone()));
         }
         Ok(r)
     }
