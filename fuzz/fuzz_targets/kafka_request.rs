@@ -37,6 +37,17 @@ fuzz_target!(|data: &[u8]| {
         ApiKey::InitProducerId => body::<InitProducerIdRequest>(frame, version),
         ApiKey::DescribeConfigs => body::<DescribeConfigsRequest>(frame, version),
         ApiKey::IncrementalAlterConfigs => body::<IncrementalAlterConfigsRequest>(frame, version),
+        ApiKey::FindCoordinator => body::<FindCoordinatorRequest>(frame, version),
+        ApiKey::JoinGroup => body::<JoinGroupRequest>(frame, version),
+        ApiKey::SyncGroup => body::<SyncGroupRequest>(frame, version),
+        ApiKey::Heartbeat => body::<HeartbeatRequest>(frame, version),
+        ApiKey::LeaveGroup => body::<LeaveGroupRequest>(frame, version),
+        ApiKey::OffsetCommit => body::<OffsetCommitRequest>(frame, version),
+        ApiKey::OffsetFetch => body::<OffsetFetchRequest>(frame, version),
+        ApiKey::ListGroups => body::<ListGroupsRequest>(frame, version),
+        ApiKey::DescribeGroups => body::<DescribeGroupsRequest>(frame, version),
+        ApiKey::DeleteGroups => body::<DeleteGroupsRequest>(frame, version),
+        ApiKey::OffsetDelete => body::<OffsetDeleteRequest>(frame, version),
         _ => {}
     }
 });
