@@ -352,7 +352,7 @@ impl Coordinator {
     /// DescribeGroups for one group; unknown groups are `Dead`, as Kafka reports them.
     pub fn describe(&self, group_id: &str) -> GroupDescription {
         let Some(group) = self.group(group_id) else {
-            let state = if self.offsets.all(group_id).is_empty() {
+            let state = if !self.offsets.has_any(group_id) {
                 "Dead"
             } else {
                 GroupState::Empty.name()
@@ -372,7 +372,7 @@ impl Coordinator {
             String::new()
         };
         GroupDescription {
-            state: if g.is_empty() && self.offsets.all(group_id).is_empty() {
+            state: if g.is_empty() && !self.offsets.has_any(group_id) {
                 "Dead"
             } else {
                 g.state.name()
@@ -424,7 +424,7 @@ impl Coordinator {
                 return Err(GroupError::NonEmptyGroup);
             }
         }
-        if known.is_none() && self.offsets.all(group_id).is_empty() {
+        if known.is_none() && !self.offsets.has_any(group_id) {
             return Err(GroupError::GroupIdNotFound);
         }
         lock(&self.groups).remove(group_id);
@@ -436,8 +436,7 @@ impl Coordinator {
 
     /// Whether a group exists (members or offsets).
     pub fn exists(&self, group_id: &str) -> bool {
-        self.group(group_id).is_some_and(|g| !lock(&g).is_empty())
-            || !self.offsets.all(group_id).is_empty()
+        self.group(group_id).is_some_and(|g| !lock(&g).is_empty()) || self.offsets.has_any(group_id)
     }
 
     /// One timer pass: completes rebalances whose deadline passed and expires sessions.

@@ -133,6 +133,11 @@ impl OffsetStore {
             .collect()
     }
 
+    /// Whether `group` has any committed offset (without reading them all).
+    pub fn has_any(&self, group: &str) -> bool {
+        self.tree.scan_prefix(group_prefix(group)).next().is_some()
+    }
+
     /// Groups that have at least one committed offset.
     pub fn groups(&self) -> BTreeSet<String> {
         self.tree

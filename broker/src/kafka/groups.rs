@@ -327,16 +327,9 @@ pub fn offset_fetch(broker: &Broker, version: i16, req: OffsetFetchRequest) -> O
             .groups
             .into_iter()
             .map(|g| {
-                let wanted: Option<Vec<TopicPartition>> = g.topics.map(|ts| {
-                    ts.into_iter()
-                        .flat_map(|t| {
-                            let name = t.name.0.to_string();
-                            t.partition_indexes
-                                .into_iter()
-                                .map(move |p| (name.clone(), p))
-                        })
-                        .collect()
-                });
+                let wanted = g
+                    .topics
+                    .map(|ts| requested(ts.into_iter().map(|t| (t.name, t.partition_indexes))));
                 let mut out = OffsetFetchResponseGroup::default();
                 out.group_id = g.group_id.clone();
                 let fetched = broker.coordinator.fetch(&g.group_id.0, wanted.as_deref());
@@ -360,16 +353,9 @@ pub fn offset_fetch(broker: &Broker, version: i16, req: OffsetFetchRequest) -> O
             .collect();
         return resp;
     }
-    let wanted: Option<Vec<TopicPartition>> = req.topics.map(|ts| {
-        ts.into_iter()
-            .flat_map(|t| {
-                let name = t.name.0.to_string();
-                t.partition_indexes
-                    .into_iter()
-                    .map(move |p| (name.clone(), p))
-            })
-            .collect()
-    });
+    let wanted = req
+        .topics
+        .map(|ts| requested(ts.into_iter().map(|t| (t.name, t.partition_indexes))));
     let fetched = broker.coordinator.fetch(&req.group_id.0, wanted.as_deref());
     for (topic, parts) in group_by_topic(fetched) {
         let mut t = OffsetFetchResponseTopic::default();
@@ -391,6 +377,16 @@ pub fn offset_fetch(broker: &Broker, version: i16, req: OffsetFetchRequest) -> O
         resp.topics.push(t);
     }
     resp
+}
+
+/// The (topic, partition) pairs an OffsetFetch asks for.
+fn requested(topics: impl Iterator<Item = (TopicName, Vec<i32>)>) -> Vec<TopicPartition> {
+    topics
+        .flat_map(|(name, partitions)| {
+            let name = name.0.to_string();
+            partitions.into_iter().map(move |p| (name.clone(), p))
+        })
+        .collect()
 }
 
 /// (offset, leader epoch, metadata) as OffsetFetch reports them; -1 and "" for none.
