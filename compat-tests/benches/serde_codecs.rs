@@ -16,7 +16,6 @@ use charter_compat_tests::TestServer;
 use charter_serde::avro_serde::{AvroDeserializer, AvroSerializer};
 use charter_serde::client::{ClientConfig, Schema, SchemaRegistryClient};
 use charter_serde::deserializer::DeserializerConfig;
-use charter_serde::json_schema::JsonSchema;
 use charter_serde::json_serde::{JsonDeserializer, JsonSerializer};
 use charter_serde::protobuf::prost_reflect::{DescriptorPool, MessageDescriptor, ReflectMessage};
 use charter_serde::protobuf::ProtobufSchema;
@@ -247,6 +246,16 @@ fn avro(c: &mut Criterion, s: &Setup) {
     g.bench_function("encode/raw apache-avro write_ser", |b| {
         b.iter(|| writer.write_ser_to_vec(&o).expect("encode"))
     });
+    let fast_schema: serde_avro_fast::Schema = AVSC.parse().expect("serde_avro_fast schema");
+    let mut fast_config = serde_avro_fast::ser::SerializerConfig::new(&fast_schema);
+    assert_eq!(
+        serde_avro_fast::to_datum_vec(&o, &mut fast_config).expect("encode"),
+        datum,
+        "serde_avro_fast writes the same datum"
+    );
+    g.bench_function("encode/raw serde_avro_fast to_datum_vec", |b| {
+        b.iter(|| serde_avro_fast::to_datum_vec(&o, &mut fast_config).expect("encode"))
+    });
     g.bench_function("encode/charter-serde", |b| {
         b.to_async(&s.rt)
             .iter(|| async { ours.serialize("avro", false, &o).await.expect("ours") })
@@ -368,7 +377,6 @@ fn protobuf(c: &mut Criterion, s: &Setup) {
 
 fn json(c: &mut Criterion, s: &Setup) {
     let o = order();
-    let schema = JsonSchema::parse(JSON_SCHEMA, &[], true).expect("schema");
     let ours =
         JsonSerializer::<Order>::new(s.client.clone(), JSON_SCHEMA, SerializerConfig::default())
             .expect("serializer");
@@ -408,12 +416,25 @@ fn json(c: &mut Criterion, s: &Setup) {
     g.bench_function("encode/raw serde_json to_vec", |b| {
         b.iter(|| serde_json::to_vec(&o).expect("encode"))
     });
-    g.bench_function("encode/raw to_value + validate + to_vec", |b| {
+    let schema_value: serde_json::Value = serde_json::from_str(JSON_SCHEMA).expect("schema json");
+    let validator = jsonschema::draft7::new(&schema_value).expect("validator");
+    g.bench_function("encode/raw to_value + jsonschema is_valid + to_vec", |b| {
         b.iter(|| {
             let v = serde_json::to_value(&o).expect("value");
-            schema.validate_value(&v).expect("valid");
+            assert!(validator.is_valid(&v));
             serde_json::to_vec(&v).expect("encode")
         })
+    });
+    // Where a validating encode's time goes.
+    let value = serde_json::to_value(&o).expect("value");
+    g.bench_function("encode part/serde_json to_value", |b| {
+        b.iter(|| serde_json::to_value(&o).expect("value"))
+    });
+    g.bench_function("encode part/jsonschema is_valid", |b| {
+        b.iter(|| validator.is_valid(&value))
+    });
+    g.bench_function("encode part/serde_json to_vec of the Value", |b| {
+        b.iter(|| serde_json::to_vec(&value).expect("encode"))
     });
     g.bench_function("encode/charter-serde (validating)", |b| {
         b.to_async(&s.rt)

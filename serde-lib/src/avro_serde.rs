@@ -51,7 +51,7 @@ use crate::deserializer::{DeserializerConfig, DeserializerCore};
 use crate::error::{Result, SerdeError};
 use crate::record::{self, RecordHeaders, SerializedRecord};
 use crate::schemas::CompiledSchema;
-use crate::serializer::{Resolved, SerializerConfig, SerializerCore};
+use crate::serializer::{Resolved, SerializerConfig, SerializerCore, SizeHint};
 use crate::SchemaType;
 
 /// Writes `T` as Avro. `Send + Sync`; share it (or an `Arc` of it) between tasks.
@@ -155,11 +155,14 @@ fn encode_into<T: Serialize + ?Sized>(
     value: &T,
     is_key: bool,
     location: record::IdLocation,
+    hint: &SizeHint,
 ) -> Result<SerializedRecord> {
     let codec = r.schema.avro_codec()?;
-    record::frame_with(&r.schema, is_key, location, None, 64, |out| {
+    let record = record::frame_with(&r.schema, is_key, location, None, hint.get(), |out| {
         codec.encode(value, out).map_err(SerdeError::Serialize)
-    })
+    })?;
+    hint.observe(record.payload.len());
+    Ok(record)
 }
 
 impl<T: Serialize + ?Sized> AvroSerializer<T> {
@@ -172,14 +175,13 @@ impl<T: Serialize + ?Sized> AvroSerializer<T> {
         value: &T,
     ) -> Result<SerializedRecord> {
         let loc = self.core.config.id_location;
-        if let Some(r) = self
-            .core
-            .with_cached(topic, is_key, |r| encode_into(r, value, is_key, loc))
-        {
+        if let Some(r) = self.core.with_cached(topic, is_key, |r| {
+            encode_into(r, value, is_key, loc, &self.core.size_hint)
+        }) {
             return r;
         }
         let r = self.resolved(topic, is_key).await?;
-        encode_into(&r, value, is_key, self.core.config.id_location)
+        encode_into(&r, value, is_key, loc, &self.core.size_hint)
     }
 
     /// Serializes without awaiting when the topic's schema is already known (after one
@@ -191,8 +193,9 @@ impl<T: Serialize + ?Sized> AvroSerializer<T> {
         value: &T,
     ) -> Option<Result<SerializedRecord>> {
         let loc = self.core.config.id_location;
-        self.core
-            .with_cached(topic, is_key, |r| encode_into(r, value, is_key, loc))
+        self.core.with_cached(topic, is_key, |r| {
+            encode_into(r, value, is_key, loc, &self.core.size_hint)
+        })
     }
 }
 

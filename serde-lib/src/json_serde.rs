@@ -35,7 +35,7 @@ use crate::error::{Result, SerdeError};
 use crate::json_schema::JsonSchema;
 use crate::record::{self, RecordHeaders, SerializedRecord};
 use crate::schemas::Compiled;
-use crate::serializer::{Resolved, SerializerConfig, SerializerCore};
+use crate::serializer::{Resolved, SerializerConfig, SerializerCore, SizeHint};
 
 /// Writes `T` as JSON validated against a JSON Schema. `Send + Sync`.
 pub struct JsonSerializer<T: ?Sized> {
@@ -125,6 +125,7 @@ fn encode_into<T: Serialize + ?Sized>(
     validate: bool,
     is_key: bool,
     location: record::IdLocation,
+    hint: &SizeHint,
 ) -> Result<SerializedRecord> {
     let Compiled::Json(schema) = &r.schema.format else {
         return Err(SerdeError::WrongFormat {
@@ -133,16 +134,20 @@ fn encode_into<T: Serialize + ?Sized>(
             found: r.schema.schema_type(),
         });
     };
-    if validate {
-        let v = serde_json::to_value(value).map_err(|e| SerdeError::Serialize(e.to_string()))?;
+    let ser = |e: serde_json::Error| SerdeError::Serialize(e.to_string());
+    let record = if validate {
+        let v = serde_json::to_value(value).map_err(ser)?;
         schema.validate_value(&v).map_err(SerdeError::Validation)?;
-        return record::frame_with(&r.schema, is_key, location, None, 128, |out| {
-            serde_json::to_writer(out, &v).map_err(|e| SerdeError::Serialize(e.to_string()))
-        });
-    }
-    record::frame_with(&r.schema, is_key, location, None, 128, |out| {
-        serde_json::to_writer(out, value).map_err(|e| SerdeError::Serialize(e.to_string()))
-    })
+        record::frame_with(&r.schema, is_key, location, None, hint.get(), |out| {
+            serde_json::to_writer(out, &v).map_err(ser)
+        })?
+    } else {
+        record::frame_with(&r.schema, is_key, location, None, hint.get(), |out| {
+            serde_json::to_writer(out, value).map_err(ser)
+        })?
+    };
+    hint.observe(record.payload.len());
+    Ok(record)
 }
 
 impl<T: Serialize + ?Sized> JsonSerializer<T> {
@@ -155,18 +160,12 @@ impl<T: Serialize + ?Sized> JsonSerializer<T> {
     ) -> Result<SerializedRecord> {
         let loc = self.core.config.id_location;
         if let Some(r) = self.core.with_cached(topic, is_key, |r| {
-            encode_into(r, value, self.validate, is_key, loc)
+            encode_into(r, value, self.validate, is_key, loc, &self.core.size_hint)
         }) {
             return r;
         }
         let r = self.resolved(topic, is_key).await?;
-        encode_into(
-            &r,
-            value,
-            self.validate,
-            is_key,
-            self.core.config.id_location,
-        )
+        encode_into(&r, value, self.validate, is_key, loc, &self.core.size_hint)
     }
 
     /// Serializes without awaiting once the topic's schema is known; `None` before.
@@ -178,7 +177,7 @@ impl<T: Serialize + ?Sized> JsonSerializer<T> {
     ) -> Option<Result<SerializedRecord>> {
         let loc = self.core.config.id_location;
         self.core.with_cached(topic, is_key, |r| {
-            encode_into(r, value, self.validate, is_key, loc)
+            encode_into(r, value, self.validate, is_key, loc, &self.core.size_hint)
         })
     }
 }

@@ -16,6 +16,7 @@
 //! the codec; [`Resolved`] carries the compiled schema and, for Protobuf, the message indexes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::client::{Schema, SchemaRegistryClient};
@@ -141,12 +142,41 @@ impl std::hash::Hasher for Fnv {
     }
 }
 
+/// How large a serializer's next payload will probably be: the size of the records it wrote
+/// lately, so that the output buffer is allocated once instead of grown two or three times
+/// (Avro and JSON cannot size a value without writing it).
+///
+/// Stored only when a record outgrows the hint or is under half of it, so a steady stream of
+/// similar records never writes the shared word, and one huge record costs at most one
+/// oversized allocation after it.
+#[derive(Debug)]
+pub(crate) struct SizeHint(AtomicUsize);
+
+impl SizeHint {
+    fn new() -> Self {
+        SizeHint(AtomicUsize::new(64))
+    }
+
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub fn observe(&self, len: usize) {
+        let hint = self.get();
+        if len > hint || len < hint / 2 {
+            self.0.store(len, Ordering::Relaxed);
+        }
+    }
+}
+
 type TopicMap = HashMap<String, Arc<Resolved>, std::hash::BuildHasherDefault<Fnv>>;
 
 /// The shared part of the typed serializers.
 pub(crate) struct SerializerCore {
     pub store: SchemaStore,
     pub config: SerializerConfig,
+    /// The expected payload size (Avro and JSON).
+    pub size_hint: SizeHint,
     /// Per side (value, key): topic → resolved schema.
     resolved: [RwLock<TopicMap>; 2],
     /// Per side: the first topic resolved, readable without a lock (most serializers write
@@ -171,6 +201,7 @@ impl SerializerCore {
         SerializerCore {
             store,
             config,
+            size_hint: SizeHint::new(),
             resolved: [RwLock::default(), RwLock::default()],
             first: [OnceLock::new(), OnceLock::new()],
         }

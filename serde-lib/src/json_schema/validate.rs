@@ -149,6 +149,12 @@ impl JsonSchema {
     /// ```
     pub fn validate_value(&self, value: &serde_json::Value) -> Result<(), String> {
         let validator = self.validator()?;
+        // `is_valid` stops at the first failure and builds no error or instance path; it is
+        // several times faster than `validate` on valid values (the common case), which then
+        // only runs to describe a failure.
+        if validator.is_valid(value) {
+            return Ok(());
+        }
         validator.validate(value).map_err(|e| {
             let path = e.instance_path().to_string();
             format!("{e} at #{path}")
