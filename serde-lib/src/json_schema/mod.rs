@@ -22,6 +22,7 @@
 //! # Ok::<(), charter_serde::json_schema::JsonSchemaError>(())
 //! ```
 
+mod check;
 pub mod json;
 mod load;
 pub mod model;

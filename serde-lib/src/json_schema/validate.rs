@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use super::check::{Plan, Verdict};
 use super::json::{self, Json};
 use super::uri::Uri;
 use super::{Draft, JsonSchema};
@@ -21,6 +22,8 @@ pub(super) struct Validation {
     /// `(absolute URI without fragment, compact JSON text)` of each reference.
     references: Vec<(String, String)>,
     validator: OnceLock<Result<jsonschema::Validator, String>>,
+    /// The typed-value fast path ([`check`](super::check)), when the schema allows one.
+    plan: OnceLock<Option<Plan>>,
 }
 
 impl Validation {
@@ -44,6 +47,7 @@ impl Validation {
         Validation {
             references,
             validator: OnceLock::new(),
+            plan: OnceLock::new(),
         }
     }
 }
@@ -159,6 +163,29 @@ impl JsonSchema {
             let path = e.instance_path().to_string();
             format!("{e} at #{path}")
         })
+    }
+
+    /// Whether `value`, a typed value about to be written as JSON, is certainly valid, decided
+    /// without building a `serde_json::Value` (see [`check`](super::check)). `false` means
+    /// "not known": validate `serde_json::to_value(value)` with
+    /// [`validate_value`](Self::validate_value) to know and to word the error.
+    ///
+    /// ```
+    /// use charter_serde::json_schema::JsonSchema;
+    /// #[derive(serde::Serialize)]
+    /// struct P { x: i64 }
+    /// let s = JsonSchema::parse(r#"{"type":"object","properties":{"x":{"minimum":0}},"required":["x"]}"#, &[], true)?;
+    /// assert!(s.certainly_valid(&P { x: 3 }));
+    /// assert!(!s.certainly_valid(&P { x: -3 }));
+    /// # Ok::<(), charter_serde::json_schema::JsonSchemaError>(())
+    /// ```
+    pub fn certainly_valid<T: serde::Serialize + ?Sized>(&self, value: &T) -> bool {
+        let plan = self.inner.validation.plan.get_or_init(|| {
+            let root: serde_json::Value = serde_json::from_str(&self.inner.canonical).ok()?;
+            Plan::compile(&root, self.inner.draft)
+        });
+        plan.as_ref()
+            .is_some_and(|p| p.check(value) == Verdict::Valid)
     }
 }
 
