@@ -6,9 +6,13 @@
 //! string, a double, a 3-symbol enum, an array of 3 line records (string, int, double), a
 //! `["null","string"]` union and a long.
 //!
-//! `cargo bench -p charter-compat-tests --bench serde_codecs`
+//! `cargo bench -p charter-compat-tests --bench serde_codecs` (criterion, every case), or
+//! `SERDE_RATIOS=1 cargo bench -p charter-compat-tests --bench serde_codecs` for the ratios
+//! of each comparison, measured interleaved (see [`Cases::finish`]).
 
-use std::sync::{Arc, OnceLock};
+use std::hint::black_box;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
@@ -21,7 +25,7 @@ use charter_serde::protobuf::prost_reflect::{DescriptorPool, MessageDescriptor, 
 use charter_serde::protobuf::ProtobufSchema;
 use charter_serde::protobuf_serde::{ProtobufDeserializer, ProtobufSerializer};
 use charter_serde::serializer::SerializerConfig;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::Criterion;
 use prost::Message;
 use schema_registry_converter::async_impl::avro::{AvroDecoder, AvroEncoder};
 use schema_registry_converter::async_impl::json::{JsonDecoder, JsonEncoder};
@@ -200,7 +204,7 @@ fn setup() -> Setup {
     }
 }
 
-fn avro(c: &mut Criterion, s: &Setup) {
+fn avro(mode: &mut Mode<'_>, s: &Setup) {
     let o = order();
     let schema = apache_avro::Schema::parse_str(AVSC).expect("schema");
     let writer = GenericDatumWriter::builder(&schema)
@@ -242,10 +246,6 @@ fn avro(c: &mut Criterion, s: &Setup) {
     let datum = framed[5..].to_vec();
     println!("avro datum: {} bytes", datum.len());
 
-    let mut g = c.benchmark_group("avro");
-    g.bench_function("encode/raw apache-avro write_ser", |b| {
-        b.iter(|| writer.write_ser_to_vec(&o).expect("encode"))
-    });
     let fast_schema: serde_avro_fast::Schema = AVSC.parse().expect("serde_avro_fast schema");
     let mut fast_config = serde_avro_fast::ser::SerializerConfig::new(&fast_schema);
     assert_eq!(
@@ -253,6 +253,14 @@ fn avro(c: &mut Criterion, s: &Setup) {
         datum,
         "serde_avro_fast writes the same datum"
     );
+    let store = charter_serde::schemas::SchemaStore::new(s.client.clone());
+    let id = i32::from_be_bytes(framed[1..5].try_into().expect("id"));
+    let compiled = s.rt.block_on(store.by_id(id)).expect("schema");
+    let codec = compiled.avro_codec().expect("codec");
+    let mut g = Cases::new("avro");
+    g.bench_function("encode/raw apache-avro write_ser", |b| {
+        b.iter(|| writer.write_ser_to_vec(&o).expect("encode"))
+    });
     g.bench_function("encode/raw serde_avro_fast to_datum_vec", |b| {
         b.iter(|| serde_avro_fast::to_datum_vec(&o, &mut fast_config).expect("encode"))
     });
@@ -277,10 +285,6 @@ fn avro(c: &mut Criterion, s: &Setup) {
             reader.read_deser::<Order>(&mut r).expect("decode")
         })
     });
-    let store = charter_serde::schemas::SchemaStore::new(s.client.clone());
-    let id = i32::from_be_bytes(framed[1..5].try_into().expect("id"));
-    let compiled = s.rt.block_on(store.by_id(id)).expect("schema");
-    let codec = compiled.avro_codec().expect("codec");
     g.bench_function(
         "decode/charter-serde Codec::decode (no framing, no lookup)",
         |b| b.iter(|| codec.decode::<Order>(&datum).expect("decode")),
@@ -298,10 +302,24 @@ fn avro(c: &mut Criterion, s: &Setup) {
             apache_avro::from_value::<Order>(&v).expect("from_value")
         })
     });
-    g.finish();
+    g.finish(
+        mode,
+        &[
+            (
+                "encode/raw serde_avro_fast to_datum_vec",
+                "encode/charter-serde",
+                Some("encode/schema_registry_converter"),
+            ),
+            (
+                "decode/raw apache-avro read_deser",
+                "decode/charter-serde",
+                Some("decode/schema_registry_converter"),
+            ),
+        ],
+    );
 }
 
-fn protobuf(c: &mut Criterion, s: &Setup) {
+fn protobuf(mode: &mut Mode<'_>, s: &Setup) {
     let o = pb_order(&order());
     let ours = ProtobufSerializer::<PbOrder>::new(s.client.clone(), SerializerConfig::default());
     let de = ProtobufDeserializer::<PbOrder>::new(s.client.clone(), DeserializerConfig::default());
@@ -332,7 +350,7 @@ fn protobuf(c: &mut Criterion, s: &Setup) {
     println!("protobuf message: {} bytes", framed.len() - 6);
     let body = framed[6..].to_vec();
 
-    let mut g = c.benchmark_group("protobuf");
+    let mut g = Cases::new("protobuf");
     g.bench_function("encode/raw prost encode_to_vec", |b| {
         b.iter(|| o.encode_to_vec())
     });
@@ -372,10 +390,29 @@ fn protobuf(c: &mut Criterion, s: &Setup) {
             PbOrder::decode(r.bytes.as_slice()).expect("decode")
         })
     });
-    g.finish();
+    g.finish(
+        mode,
+        &[
+            (
+                "encode/raw prost encode_to_vec",
+                "encode/charter-serde",
+                Some("encode/schema_registry_converter"),
+            ),
+            (
+                "encode/raw prost encode_to_vec",
+                "encode/charter-serde serialize_cached (sync)",
+                None,
+            ),
+            (
+                "decode/raw prost decode",
+                "decode/charter-serde",
+                Some("decode/schema_registry_converter"),
+            ),
+        ],
+    );
 }
 
-fn json(c: &mut Criterion, s: &Setup) {
+fn json(mode: &mut Mode<'_>, s: &Setup) {
     let o = order();
     let ours =
         JsonSerializer::<Order>::new(s.client.clone(), JSON_SCHEMA, SerializerConfig::default())
@@ -412,12 +449,13 @@ fn json(c: &mut Criterion, s: &Setup) {
     println!("json text: {} bytes", framed.len() - 5);
     let text = framed[5..].to_vec();
 
-    let mut g = c.benchmark_group("json");
+    let schema_value: serde_json::Value = serde_json::from_str(JSON_SCHEMA).expect("schema json");
+    let validator = jsonschema::draft7::new(&schema_value).expect("validator");
+    let value = serde_json::to_value(&o).expect("value");
+    let mut g = Cases::new("json");
     g.bench_function("encode/raw serde_json to_vec", |b| {
         b.iter(|| serde_json::to_vec(&o).expect("encode"))
     });
-    let schema_value: serde_json::Value = serde_json::from_str(JSON_SCHEMA).expect("schema json");
-    let validator = jsonschema::draft7::new(&schema_value).expect("validator");
     g.bench_function("encode/raw to_value + jsonschema is_valid + to_vec", |b| {
         b.iter(|| {
             let v = serde_json::to_value(&o).expect("value");
@@ -426,7 +464,6 @@ fn json(c: &mut Criterion, s: &Setup) {
         })
     });
     // Where a validating encode's time goes.
-    let value = serde_json::to_value(&o).expect("value");
     g.bench_function("encode part/serde_json to_value", |b| {
         b.iter(|| serde_json::to_value(&o).expect("value"))
     });
@@ -474,22 +511,208 @@ fn json(c: &mut Criterion, s: &Setup) {
             serde_json::from_value::<Order>(r.value).expect("from_value")
         })
     });
-    g.finish();
+    g.finish(
+        mode,
+        &[
+            (
+                "encode/raw to_value + jsonschema is_valid + to_vec",
+                "encode/charter-serde (validating)",
+                Some("encode/schema_registry_converter (validating)"),
+            ),
+            (
+                "encode/raw serde_json to_vec",
+                "encode/charter-serde (not validating)",
+                None,
+            ),
+            (
+                "decode/raw serde_json from_slice",
+                "decode/charter-serde",
+                Some("decode/schema_registry_converter"),
+            ),
+        ],
+    );
 }
 
-fn all(c: &mut Criterion) {
-    let s = Arc::new(setup());
-    avro(c, &s);
-    protobuf(c, &s);
-    json(c, &s);
+/// How the cases are measured: by criterion, or interleaved for ratios (`SERDE_RATIOS=1`).
+enum Mode<'c> {
+    Criterion(&'c mut Criterion),
+    Ratios,
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default()
+/// A routine run `n` times.
+type Routine<'a> = Box<dyn FnMut(u64) + 'a>;
+
+/// The cases of one group, recorded with criterion's `bench_function`/`iter` shapes, then
+/// measured by [`Cases::finish`].
+struct Cases<'a> {
+    group: &'static str,
+    cases: Vec<(String, Routine<'a>)>,
+}
+
+struct Recorder<'r, 'a> {
+    slot: &'r mut Option<Routine<'a>>,
+}
+
+struct AsyncRecorder<'r, 'a> {
+    slot: &'r mut Option<Routine<'a>>,
+    rt: &'a tokio::runtime::Runtime,
+}
+
+impl<'r, 'a> Recorder<'r, 'a> {
+    fn iter<O>(&mut self, mut routine: impl FnMut() -> O + 'a) {
+        *self.slot = Some(Box::new(move |n| {
+            for _ in 0..n {
+                black_box(routine());
+            }
+        }));
+    }
+
+    fn to_async(&mut self, rt: &'a tokio::runtime::Runtime) -> AsyncRecorder<'_, 'a> {
+        AsyncRecorder {
+            slot: &mut *self.slot,
+            rt,
+        }
+    }
+}
+
+impl<'a> AsyncRecorder<'_, 'a> {
+    fn iter<O, F: std::future::Future<Output = O>>(&mut self, mut routine: impl FnMut() -> F + 'a) {
+        let rt = self.rt;
+        *self.slot = Some(Box::new(move |n| {
+            rt.block_on(async {
+                for _ in 0..n {
+                    black_box(routine().await);
+                }
+            })
+        }));
+    }
+}
+
+impl<'a> Cases<'a> {
+    fn new(group: &'static str) -> Self {
+        Cases {
+            group,
+            cases: Vec::new(),
+        }
+    }
+
+    fn bench_function(&mut self, name: &str, record: impl FnOnce(&mut Recorder<'_, 'a>)) {
+        let mut slot = None;
+        record(&mut Recorder { slot: &mut slot });
+        if let Some(r) = slot {
+            self.cases.push((name.to_string(), r));
+        }
+    }
+
+    /// Measures every case with criterion, or (ratio mode) the `(raw, ours, converter)`
+    /// comparisons interleaved: in each of 21 rounds every member runs a ~10 ms batch, in a
+    /// rotating order, and the ratios are taken within the round, so that the machine's
+    /// drift (it is shared and noisy) cancels out; the medians are printed.
+    fn finish(mut self, mode: &mut Mode<'_>, comparisons: &[(&str, &str, Option<&str>)]) {
+        match mode {
+            Mode::Criterion(c) => {
+                let mut g = c.benchmark_group(self.group);
+                for (name, routine) in &mut self.cases {
+                    g.bench_function(name.as_str(), |b| {
+                        b.iter_custom(|iters| {
+                            let t = Instant::now();
+                            routine(iters);
+                            t.elapsed()
+                        })
+                    });
+                }
+                g.finish();
+            }
+            Mode::Ratios => {
+                for (raw, ours, converter) in comparisons {
+                    let names: Vec<&str> = [Some(*raw), Some(*ours), *converter]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    let per_round = self.interleave(&names);
+                    let median = |mut v: Vec<f64>| {
+                        v.sort_by(f64::total_cmp);
+                        v[v.len() / 2]
+                    };
+                    let ns: Vec<f64> = (0..names.len())
+                        .map(|i| median(per_round.iter().map(|r| r[i]).collect()))
+                        .collect();
+                    let over_raw = median(per_round.iter().map(|r| r[1] / r[0]).collect());
+                    let mut line = format!(
+                        "{}: {} {:.0} ns | {} {:.0} ns | charter ÷ raw {:.2}",
+                        self.group, raw, ns[0], ours, ns[1], over_raw
+                    );
+                    if let Some(conv) = converter {
+                        let speedup = median(per_round.iter().map(|r| r[2] / r[1]).collect());
+                        line += &format!(
+                            " | {conv} {:.0} ns | converter ÷ charter {speedup:.2}",
+                            ns[2]
+                        );
+                    }
+                    println!("{line}");
+                }
+            }
+        }
+    }
+
+    /// ns per call of each named case, per round.
+    fn interleave(&mut self, names: &[&str]) -> Vec<Vec<f64>> {
+        let mut idx = Vec::new();
+        for n in names {
+            match self.cases.iter().position(|(c, _)| c == n) {
+                Some(i) => idx.push(i),
+                None => panic!("no case {n}"),
+            }
+        }
+        // Batch sizes of about 10 ms each.
+        let batch: Vec<u64> = idx
+            .iter()
+            .map(|&i| {
+                let routine = &mut self.cases[i].1;
+                let mut n = 1;
+                loop {
+                    let t = Instant::now();
+                    routine(n);
+                    if t.elapsed() >= Duration::from_millis(10) {
+                        return n;
+                    }
+                    n *= 2;
+                }
+            })
+            .collect();
+        (0..21)
+            .map(|round| {
+                let mut ns = vec![0.0; idx.len()];
+                for k in 0..idx.len() {
+                    let m = (k + round) % idx.len();
+                    let routine = &mut self.cases[idx[m]].1;
+                    let t = Instant::now();
+                    routine(batch[m]);
+                    ns[m] = t.elapsed().as_nanos() as f64 / batch[m] as f64;
+                }
+                ns
+            })
+            .collect()
+    }
+}
+
+fn main() {
+    let s = setup();
+    if std::env::var_os("SERDE_RATIOS").is_some() {
+        let mut mode = Mode::Ratios;
+        avro(&mut mode, &s);
+        protobuf(&mut mode, &s);
+        json(&mut mode, &s);
+        return;
+    }
+    let mut c = Criterion::default()
         .sample_size(30)
-        .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2));
-    targets = all
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    let mut mode = Mode::Criterion(&mut c);
+    avro(&mut mode, &s);
+    protobuf(&mut mode, &s);
+    json(&mut mode, &s);
+    c.final_summary();
 }
-criterion_main!(benches);

@@ -36,8 +36,9 @@
 /// generic `Value`s come from the version used here.
 pub use apache_avro;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use apache_avro::types::Value as AvroValue;
@@ -217,22 +218,16 @@ impl AvroSerializer<AvroValue> {
     }
 }
 
-/// How records of one writer schema are read into `T`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Path {
-    /// apache-avro's direct serde reader (fastest).
-    Direct,
-    /// Through the generic `Value` (the direct reader rejected `T`'s struct names).
-    ViaValue,
-}
-
 /// Reads `T` from Avro records. `Send + Sync`.
 pub struct AvroDeserializer<T> {
     core: DeserializerCore,
     /// A fixed reader schema (given or derived).
     reader: Option<Arc<Codec>>,
-    /// Per writer schema id: which read path works for `T`.
-    paths: RwLock<HashMap<i32, Path>>,
+    /// Writer schema ids whose records only the generic `Value` path reads into `T` (both
+    /// direct readers rejected `T`, e.g. struct names apache-avro could not match).
+    via_value: RwLock<HashSet<i32>>,
+    /// Whether `via_value` holds anything (read without the lock on every record).
+    learned: AtomicBool,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -252,7 +247,8 @@ impl<T> AvroDeserializer<T> {
         AvroDeserializer {
             core: DeserializerCore::new(client, config),
             reader: None,
-            paths: RwLock::default(),
+            via_value: RwLock::default(),
+            learned: AtomicBool::new(false),
             _t: PhantomData,
         }
     }
@@ -337,28 +333,27 @@ impl<T: DeserializeOwned> AvroDeserializer<T> {
     }
 
     fn decode_direct(&self, id: i32, codec: &Codec, payload: &[u8]) -> Result<T> {
-        let known = {
-            let m = self.paths.read().unwrap_or_else(|p| p.into_inner());
-            m.get(&id).copied()
+        let via_value = self.learned.load(Ordering::Acquire) && {
+            let ids = self.via_value.read().unwrap_or_else(|p| p.into_inner());
+            ids.contains(&id)
         };
-        match known {
-            Some(Path::Direct) => codec.decode(payload).map_err(SerdeError::Deserialize),
-            Some(Path::ViaValue) => codec
+        if via_value {
+            return codec
                 .decode_via_value(payload)
-                .map_err(SerdeError::Deserialize),
-            None => {
-                let (path, r) = match codec.decode(payload) {
-                    Ok(v) => (Path::Direct, Ok(v)),
-                    Err(direct) => match codec.decode_via_value(payload) {
-                        Ok(v) => (Path::ViaValue, Ok(v)),
-                        // Both failed: the payload is bad; learn nothing.
-                        Err(_) => return Err(SerdeError::Deserialize(direct)),
-                    },
-                };
-                let mut m = self.paths.write().unwrap_or_else(|p| p.into_inner());
-                m.insert(id, path);
-                r
-            }
+                .map_err(SerdeError::Deserialize);
+        }
+        match codec.decode(payload) {
+            Ok(v) => Ok(v),
+            Err(direct) => match codec.decode_via_value(payload) {
+                Ok(v) => {
+                    let mut ids = self.via_value.write().unwrap_or_else(|p| p.into_inner());
+                    ids.insert(id);
+                    self.learned.store(true, Ordering::Release);
+                    Ok(v)
+                }
+                // Both failed: the payload is bad; learn nothing.
+                Err(_) => Err(SerdeError::Deserialize(direct)),
+            },
         }
     }
 }

@@ -1,7 +1,7 @@
 //! What every typed deserializer shares: its configuration and how it finds the writer schema
 //! of a record (header, else prefix; compiled once per id).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::client::SchemaRegistryClient;
 use crate::error::{Result, SerdeError};
@@ -65,6 +65,26 @@ impl DeserializerConfig {
 pub(crate) struct DeserializerCore {
     pub store: SchemaStore,
     pub config: DeserializerConfig,
+    /// The first schema id this deserializer met, readable without a lock or a reference
+    /// count: a topic's records mostly share one writer schema, and the store's lookup (a
+    /// read lock, a hash, an `Arc` clone) was a measurable share of a Protobuf decode.
+    first: OnceLock<(i32, Arc<CompiledSchema>)>,
+}
+
+/// A writer schema, borrowed from the deserializer's first-id slot or shared from the store.
+pub(crate) enum WriterSchema<'a> {
+    Borrowed(&'a CompiledSchema),
+    Shared(Arc<CompiledSchema>),
+}
+
+impl std::ops::Deref for WriterSchema<'_> {
+    type Target = CompiledSchema;
+    fn deref(&self) -> &CompiledSchema {
+        match self {
+            WriterSchema::Borrowed(s) => s,
+            WriterSchema::Shared(s) => s,
+        }
+    }
 }
 
 impl DeserializerCore {
@@ -72,6 +92,7 @@ impl DeserializerCore {
         DeserializerCore {
             store: SchemaStore::new(client),
             config,
+            first: OnceLock::new(),
         }
     }
 
@@ -81,16 +102,25 @@ impl DeserializerCore {
         bytes: &'a [u8],
         headers: &'a H,
         is_key: bool,
-    ) -> Result<(Arc<CompiledSchema>, Located<'a>)> {
+    ) -> Result<(WriterSchema<'_>, Located<'a>)> {
         let loc = record::locate(bytes, headers, is_key)?;
         let schema = match loc.ident {
-            SchemaIdentifier::Id(id) => match self.store.cached(id) {
-                Some(s) => s,
-                None => self.store.by_id(id).await?,
-            },
+            SchemaIdentifier::Id(id) => {
+                if let Some((first, s)) = self.first.get() {
+                    if *first == id {
+                        return Ok((WriterSchema::Borrowed(s), loc));
+                    }
+                }
+                let s = match self.store.cached(id) {
+                    Some(s) => s,
+                    None => self.store.by_id(id).await?,
+                };
+                let _ = self.first.set((id, s.clone()));
+                s
+            }
             SchemaIdentifier::Guid(g) => self.store.by_guid(&g).await?,
         };
-        Ok((schema, loc))
+        Ok((WriterSchema::Shared(schema), loc))
     }
 
     /// The subject's latest version as a reader schema (`use_latest_version`).
