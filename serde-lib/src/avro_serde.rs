@@ -159,7 +159,7 @@ fn encode_into<T: Serialize + ?Sized>(
     hint: &SizeHint,
 ) -> Result<SerializedRecord> {
     let codec = r.schema.avro_codec()?;
-    let record = record::frame_with(&r.schema, is_key, location, None, hint.get(), |out| {
+    let record = record::frame_resolved(r, is_key, location, hint.get(), |out| {
         codec.encode(value, out).map_err(SerdeError::Serialize)
     })?;
     hint.observe(record.payload.len());

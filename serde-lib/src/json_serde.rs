@@ -137,17 +137,17 @@ fn encode_into<T: Serialize + ?Sized>(
     let ser = |e: serde_json::Error| SerdeError::Serialize(e.to_string());
     let record = if validate && schema.certainly_valid(value) {
         // Known valid without building a Value: write the value directly.
-        record::frame_with(&r.schema, is_key, location, None, hint.get(), |out| {
+        record::frame_resolved(r, is_key, location, hint.get(), |out| {
             serde_json::to_writer(out, value).map_err(ser)
         })?
     } else if validate {
         let v = serde_json::to_value(value).map_err(ser)?;
         schema.validate_value(&v).map_err(SerdeError::Validation)?;
-        record::frame_with(&r.schema, is_key, location, None, hint.get(), |out| {
+        record::frame_resolved(r, is_key, location, hint.get(), |out| {
             serde_json::to_writer(out, &v).map_err(ser)
         })?
     } else {
-        record::frame_with(&r.schema, is_key, location, None, hint.get(), |out| {
+        record::frame_resolved(r, is_key, location, hint.get(), |out| {
             serde_json::to_writer(out, value).map_err(ser)
         })?
     };

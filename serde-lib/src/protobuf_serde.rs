@@ -167,9 +167,8 @@ fn encode_into<M: Message>(
     is_key: bool,
     location: record::IdLocation,
 ) -> Result<SerializedRecord> {
-    let ix = r.indexes.as_deref();
     let len = value.encoded_len();
-    record::frame_with(&r.schema, is_key, location, ix, len, |out| {
+    record::frame_resolved(r, is_key, location, len, |out| {
         // The buffer was sized with `encoded_len`; `encode` would compute it a second time.
         out.reserve(len);
         value.encode_raw(out);

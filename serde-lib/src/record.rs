@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use crate::error::{Result, SerdeError};
 use crate::schemas::CompiledSchema;
+use crate::serializer::Resolved;
 use crate::wire::{self, SchemaIdentifier, KEY_SCHEMA_ID_HEADER, VALUE_SCHEMA_ID_HEADER};
 
 /// Where a serializer puts the schema identifier.
@@ -143,6 +144,44 @@ pub(crate) fn frame_with(
                 headers: vec![(id_header_name(is_key).to_string(), value)],
             })
         }
+    }
+}
+
+/// [`frame_with`] for a resolved schema: its identifier bytes were written when it was
+/// resolved, so framing is one copy of them (the per-record path of the serializers).
+pub(crate) fn frame_resolved(
+    r: &Resolved,
+    is_key: bool,
+    location: IdLocation,
+    size_hint: usize,
+    write_body: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+) -> Result<SerializedRecord> {
+    match &r.framing {
+        Some((IdLocation::Prefix, framing)) if location == IdLocation::Prefix => {
+            let mut payload = Vec::with_capacity(framing.len() + size_hint);
+            payload.extend_from_slice(framing);
+            write_body(&mut payload)?;
+            Ok(SerializedRecord {
+                payload,
+                headers: Vec::new(),
+            })
+        }
+        Some((IdLocation::Header, framing)) if location == IdLocation::Header => {
+            let mut payload = Vec::with_capacity(size_hint);
+            write_body(&mut payload)?;
+            Ok(SerializedRecord {
+                payload,
+                headers: vec![(id_header_name(is_key).to_string(), framing.clone())],
+            })
+        }
+        _ => frame_with(
+            &r.schema,
+            is_key,
+            location,
+            r.indexes.as_deref(),
+            size_hint,
+            write_body,
+        ),
     }
 }
 

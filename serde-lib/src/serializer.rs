@@ -119,6 +119,31 @@ pub struct Resolved {
     pub schema: Arc<CompiledSchema>,
     /// The Protobuf message indexes of the serializer's message type in that schema.
     pub indexes: Option<Vec<i32>>,
+    /// The identifier bytes, written once here rather than per record: for
+    /// [`IdLocation::Prefix`] what precedes the body (magic byte, id, message indexes), for
+    /// [`IdLocation::Header`] the id header's value. `None` when the schema lacks the id or
+    /// GUID that location needs (framing then reports it per record).
+    pub(crate) framing: Option<(IdLocation, Vec<u8>)>,
+}
+
+impl Resolved {
+    fn new(schema: Arc<CompiledSchema>, indexes: Option<Vec<i32>>, location: IdLocation) -> Self {
+        let mut bytes = Vec::with_capacity(crate::wire::PREFIX_LEN + 16 + 8);
+        let known = match location {
+            IdLocation::Prefix => schema
+                .id
+                .map(|id| crate::wire::write_prefix(&mut bytes, id)),
+            IdLocation::Header => schema.guid.map(|g| crate::wire::write_guid(&mut bytes, &g)),
+        };
+        if let Some(ix) = &indexes {
+            crate::wire::write_message_indexes(&mut bytes, ix);
+        }
+        Resolved {
+            schema,
+            indexes,
+            framing: known.map(|()| (location, bytes)),
+        }
+    }
 }
 
 /// FNV-1a: topic names are chosen by the application, not by the network, so a fast
@@ -316,7 +341,7 @@ impl SerializerCore {
             (Compiled::Protobuf(_), None) => Some(vec![0]),
             _ => None,
         };
-        let r = Arc::new(Resolved { schema, indexes });
+        let r = Arc::new(Resolved::new(schema, indexes, c.id_location));
         if !latest {
             let mut m = self.resolved[usize::from(is_key)]
                 .write()
