@@ -23,12 +23,15 @@ use charter_serde::deserializer::DeserializerConfig;
 use charter_serde::json_serde::{JsonDeserializer, JsonSerializer};
 use charter_serde::protobuf::prost_reflect::{DescriptorPool, MessageDescriptor, ReflectMessage};
 use charter_serde::protobuf::ProtobufSchema;
-use charter_serde::protobuf_serde::{ProtobufDeserializer, ProtobufSerializer};
+use charter_serde::protobuf_serde::{
+    ProtobufDeserializer, ProtobufDynamicDeserializer, ProtobufSerializer,
+};
 use charter_serde::serializer::SerializerConfig;
 use criterion::Criterion;
 use prost::Message;
 use schema_registry_converter::async_impl::avro::{AvroDecoder, AvroEncoder};
 use schema_registry_converter::async_impl::json::{JsonDecoder, JsonEncoder};
+use schema_registry_converter::async_impl::proto_decoder::ProtoDecoder;
 use schema_registry_converter::async_impl::proto_raw::{ProtoRawDecoder, ProtoRawEncoder};
 use schema_registry_converter::async_impl::schema_registry::SrSettings;
 use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
@@ -350,6 +353,23 @@ fn protobuf(mode: &mut Mode<'_>, s: &Setup) {
     println!("protobuf message: {} bytes", framed.len() - 6);
     let body = framed[6..].to_vec();
 
+    // Decoding to a DynamicMessage: the converter's decoding Protobuf API against ours.
+    let desc = pool().get_message_by_name("bench.Order").expect("Order");
+    let dyn_de = ProtobufDynamicDeserializer::new(s.client.clone(), DeserializerConfig::default());
+    let src_dyn = ProtoDecoder::new(s.sr.clone());
+    s.rt.block_on(async {
+        let ours = dyn_de
+            .deserialize("pb", false, &framed, &())
+            .await
+            .expect("dynamic");
+        let theirs = src_dyn.decode(Some(&framed)).await.expect("src dynamic");
+        match theirs {
+            charter_serde::protobuf::prost_reflect::Value::Message(m) => {
+                assert_eq!(m.encode_to_vec(), ours.encode_to_vec(), "same message")
+            }
+            other => panic!("converter decoded {other:?}"),
+        }
+    });
     let mut g = Cases::new("protobuf");
     g.bench_function("encode/raw prost encode_to_vec", |b| {
         b.iter(|| o.encode_to_vec())
@@ -390,6 +410,33 @@ fn protobuf(mode: &mut Mode<'_>, s: &Setup) {
             PbOrder::decode(r.bytes.as_slice()).expect("decode")
         })
     });
+    g.bench_function(
+        "decode dynamic/raw prost-reflect DynamicMessage::decode",
+        |b| {
+            b.iter(|| {
+                charter_serde::protobuf::prost_reflect::DynamicMessage::decode(
+                    desc.clone(),
+                    body.as_slice(),
+                )
+                .expect("decode")
+            })
+        },
+    );
+    g.bench_function("decode dynamic/charter-serde", |b| {
+        b.to_async(&s.rt).iter(|| async {
+            dyn_de
+                .deserialize("pb", false, &framed, &())
+                .await
+                .expect("dynamic")
+        })
+    });
+    g.bench_function(
+        "decode dynamic/schema_registry_converter ProtoDecoder",
+        |b| {
+            b.to_async(&s.rt)
+                .iter(|| async { src_dyn.decode(Some(&framed)).await.expect("src dynamic") })
+        },
+    );
     g.finish(
         mode,
         &[
@@ -407,6 +454,11 @@ fn protobuf(mode: &mut Mode<'_>, s: &Setup) {
                 "decode/raw prost decode",
                 "decode/charter-serde",
                 Some("decode/schema_registry_converter"),
+            ),
+            (
+                "decode dynamic/raw prost-reflect DynamicMessage::decode",
+                "decode dynamic/charter-serde",
+                Some("decode dynamic/schema_registry_converter ProtoDecoder"),
             ),
         ],
     );

@@ -398,11 +398,8 @@ impl<'a> Compiler<'a> {
                     };
                     *slot = Some(n);
                 }
-                "uniqueItems" => {
-                    if v != &Value::Bool(false) {
-                        return unsure;
-                    }
-                }
+                "uniqueItems" if v != &Value::Bool(false) => return unsure,
+                "uniqueItems" => {}
                 "items" => {
                     if !(v.is_object() || v.is_boolean()) {
                         return unsure;
@@ -708,15 +705,18 @@ impl Walker<'_> {
         Ok(())
     }
 
-    /// `enum`/`const` for an array or object: no scalar member can equal it.
+    /// `enum`/`const` for an array or object: certainly invalid when a list has only scalar
+    /// members (no scalar equals it), unsure when every list has a compound one.
     fn enums_compound(&self) -> Result<(), Stop> {
-        for members in &self.node.enums {
-            if members.iter().any(|m| m.is_array() || m.is_object()) {
-                return Err(UNSURE);
-            }
-            return Err(INVALID);
+        let compound = |m: &Value| m.is_array() || m.is_object();
+        let enums = &self.node.enums;
+        if enums.is_empty() {
+            Ok(())
+        } else if enums.iter().any(|members| !members.iter().any(compound)) {
+            Err(INVALID)
+        } else {
+            Err(UNSURE)
         }
-        Ok(())
     }
 
     fn null(&self) -> Result<(), Stop> {
