@@ -619,6 +619,8 @@ impl<'r, 'a> Recorder<'r, 'a> {
         }));
     }
 
+    // Named after criterion's `Bencher::to_async`, so the cases read as criterion code.
+    #[allow(clippy::wrong_self_convention)]
     fn to_async(&mut self, rt: &'a tokio::runtime::Runtime) -> AsyncRecorder<'_, 'a> {
         AsyncRecorder {
             slot: &mut *self.slot,
