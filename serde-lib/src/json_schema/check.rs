@@ -210,6 +210,7 @@ impl Plan {
             root,
             siblings_with_ref: matches!(draft, Draft::Draft201909 | Draft::Draft202012),
             nodes: Vec::new(),
+            depth: 0,
             by_pointer: Vec::new(),
         };
         c.compile(root, "").ok()?;
@@ -329,6 +330,8 @@ struct Compiler<'a> {
     /// 2019-09 and later apply a `$ref`'s sibling keywords; earlier drafts ignore them.
     siblings_with_ref: bool,
     nodes: Vec<Node>,
+    /// How deep `compile` is nested.
+    depth: u32,
     /// `(JSON pointer, node)` of every compiled `$ref` target (recursive schemas end here).
     by_pointer: Vec<(String, usize)>,
 }
@@ -342,12 +345,19 @@ impl<'a> Compiler<'a> {
         let id = self.nodes.len();
         self.nodes.push(Node::fixed(Verdict::Unsure));
         self.by_pointer.push((pointer.to_string(), id));
+        // A chain of references could otherwise nest this recursion as deep as the schema
+        // has nodes (schemas come from the registry, not from us); deeper nodes stay Unsure.
+        if self.depth >= MAX_DEPTH {
+            return Ok(id);
+        }
+        self.depth += 1;
         let node = match v {
             Value::Bool(true) => Node::fixed(Verdict::Valid),
             Value::Bool(false) => Node::fixed(Verdict::Invalid),
             Value::Object(m) => self.object(m, pointer)?,
             _ => Node::fixed(Verdict::Unsure),
         };
+        self.depth -= 1;
         self.nodes[id] = node;
         Ok(id)
     }

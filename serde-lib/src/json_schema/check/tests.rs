@@ -334,3 +334,20 @@ fn serde_values_are_seen_as_serde_json_writes_them() {
     assert!(Plan::compile(&json!({"items": {"$id": "x.json"}}), Draft::Draft7).is_none());
     assert!(Plan::compile(&json!({}), Draft::Draft4).is_none());
 }
+
+#[test]
+fn long_reference_chains_compile_without_deep_recursion() {
+    // d0 -> d1 -> ... -> d9999 -> {"type": "string"}: compiled to a bounded depth, the rest
+    // left Unsure (the full validator decides), and no stack overflow.
+    let mut defs = Map::new();
+    for i in 0..10_000 {
+        defs.insert(
+            format!("d{i}"),
+            json!({"$ref": format!("#/definitions/d{}", i + 1)}),
+        );
+    }
+    defs.insert("d10000".into(), json!({"type": "string"}));
+    let schema = json!({"$ref": "#/definitions/d0", "definitions": defs});
+    let plan = Plan::compile(&schema, Draft::Draft7).expect("a plan");
+    assert_eq!(plan.check("x"), Verdict::Unsure);
+}
