@@ -289,6 +289,20 @@ mod tests {
         assert!(c1.decode::<V1>(&[0xff; 12]).is_err());
     }
 
+    #[test]
+    fn hostile_lengths_are_errors_without_huge_allocations() {
+        // A string claiming 2^30 bytes, and an array claiming 2^30 items, with nothing after.
+        let huge = [0x80, 0x80, 0x80, 0x80, 0x08];
+        let c = Codec::new(S1).unwrap();
+        let mut bytes = vec![6];
+        bytes.extend(huge);
+        assert!(c.decode::<V1>(&bytes).is_err());
+        let arr = Codec::new(r#"{"type":"array","items":"long"}"#).unwrap();
+        assert!(arr.decode::<Vec<i64>>(&huge).is_err());
+        let arr = Codec::new(r#"{"type":"array","items":"string"}"#).unwrap();
+        assert!(arr.decode::<Vec<String>>(&huge).is_err());
+    }
+
     /// serde_avro_fast's bytes for `value`, or `None` when it refuses it.
     fn fast_bytes<T: Serialize>(c: &Codec, value: &T) -> Option<Vec<u8>> {
         let fast = c.fast.as_ref().expect("serde_avro_fast takes the schema");
