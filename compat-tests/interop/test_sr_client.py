@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 from confluent_kafka.schema_registry import (
+    Metadata,
+    MetadataProperties,
     Schema,
     SchemaReference,
     SchemaRegistryError,
@@ -585,3 +587,32 @@ def test_subject_mode(sr_client, new_client, fresh_subject):
     expect_error(404, 40409, new_client().get_mode, s)
     # Other subjects were never affected.
     assert new_client().get_global_mode() == "READWRITE"
+
+
+# ------------------------------------------------------------------ latest with metadata
+
+def test_get_latest_with_metadata(sr_client, new_client, fresh_subject):
+    """`get_latest_with_metadata` (GET /subjects/{s}/metadata): the newest version whose
+    metadata properties include every requested pair; none is 40403."""
+    name = uniq("Meta")
+    subject = fresh_subject()
+
+    def versioned(app, extra):
+        props = MetadataProperties(properties={"application.version": app})
+        return Schema(pretty(user_with(name, *extra)), "AVRO", [],
+                      metadata=Metadata(None, props, None))
+
+    age = {"name": "age", "type": "int", "default": 0}
+    mail = {"name": "mail", "type": ["null", "string"], "default": None}
+    sr_client.register_schema(subject, versioned("v1", []))
+    sr_client.register_schema(subject, versioned("v2", [age]))
+    sr_client.register_schema(subject, versioned("v1", [age, mail]))
+    c = new_client()
+    got = c.get_latest_with_metadata(subject, {"application.version": "v1"})
+    assert got.version == 3
+    assert got.schema.metadata.properties.properties == {"application.version": "v1"}
+    got = c.get_latest_with_metadata(subject, {"application.version": "v2"})
+    assert got.version == 2
+    assert "age" in got.schema.schema_str and "mail" not in got.schema.schema_str
+    expect_error(404, 40403, c.get_latest_with_metadata, subject,
+                 {"application.version": "v9"})

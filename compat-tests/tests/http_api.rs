@@ -892,3 +892,63 @@ async fn state_survives_restart() {
     let fresh = record("New", &[("z", "long")]);
     assert_eq!(s.register("n", &fresh).await, 3);
 }
+
+#[tokio::test]
+async fn latest_version_with_metadata() {
+    let s = TestServer::start().await;
+    let schema = |fields: &[(&str, &str)], app: &str, team: &str| {
+        json!({"schema": record("Order", fields),
+               "metadata": {"properties": {"application.version": app, "team": team}}})
+    };
+    let v1 = schema(&[("id", "long")], "v1", "a");
+    let v2 = schema(&[("id", "long"), ("n", "string")], "v2", "a");
+    let v3 = schema(&[("id", "long")], "v1", "b");
+    let (st, _) = s
+        .put("/config/orders-value", json!({"compatibility": "NONE"}))
+        .await;
+    assert_eq!(st, 200);
+    for body in [v1, v2, v3] {
+        let (st, _) = s.post("/subjects/orders-value/versions", body).await;
+        assert_eq!(st, 200);
+    }
+    let (st, v) = s
+        .get("/subjects/orders-value/metadata?key=application.version&value=v1")
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["version"], 3, "the latest of the matching versions: {v}");
+    assert_eq!(v["metadata"]["properties"]["team"], "b");
+    // Pairs are matched together: every pair must hold.
+    let (_, v) = s
+        .get("/subjects/orders-value/metadata?key=application.version&value=v1&key=team&value=a")
+        .await;
+    assert_eq!(v["version"], 1, "{v}");
+    let (_, v) = s
+        .get("/subjects/orders-value/metadata?key=application.version&value=v2")
+        .await;
+    assert_eq!((v["version"].clone(), v["subject"].clone()), (json!(2), json!("orders-value")));
+    assert!(v["schema"].as_str().unwrap().contains("\"n\""));
+    // A soft-deleted match is found only with deleted=true.
+    let (st, _) = s.delete("/subjects/orders-value/versions/2").await;
+    assert_eq!(st, 200);
+    assert_error(
+        s.get("/subjects/orders-value/metadata?key=application.version&value=v2")
+            .await,
+        404,
+        40403,
+    );
+    let (st, v) = s
+        .get("/subjects/orders-value/metadata?key=application.version&value=v2&deleted=true")
+        .await;
+    assert_eq!((st, v["version"].clone()), (200, json!(2)));
+    assert_error(
+        s.get("/subjects/orders-value/metadata?key=application.version&value=v9")
+            .await,
+        404,
+        40403,
+    );
+    assert_error(
+        s.get("/subjects/nope/metadata?key=a&value=b").await,
+        404,
+        40401,
+    );
+}

@@ -248,6 +248,48 @@ impl Registry {
         view(&st, subject, spec, deleted)
     }
 
+    /// `GET /subjects/{s}/metadata`: the latest version whose metadata properties include
+    /// every `(key, value)` of `wanted` (Confluent's `getLatestWithMetadata`; soft-deleted
+    /// versions only with `deleted`). No such version is 40403, as in Confluent.
+    pub fn latest_with_metadata(
+        &self,
+        subject: &str,
+        wanted: &[(String, String)],
+        deleted: bool,
+    ) -> Result<VersionView, RegistryError> {
+        let st = self.read();
+        let vs = st
+            .versions(subject)
+            .filter(|vs| deleted || vs.values().any(|e| !e.deleted))
+            .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
+        for (v, e) in vs.iter().rev().filter(|(_, e)| deleted || !e.deleted) {
+            let Some(schema) = st.schema_any(e.id) else {
+                continue;
+            };
+            let properties = schema
+                .content
+                .metadata
+                .as_ref()
+                .and_then(|m| m.get("properties"))
+                .and_then(|p| p.as_object());
+            let has = |(k, val): &(String, String)| {
+                properties
+                    .and_then(|p| p.get(k))
+                    .and_then(|x| x.as_str())
+                    .is_some_and(|x| x == val)
+            };
+            if wanted.iter().all(has) {
+                return Ok(VersionView {
+                    subject: subject.to_string(),
+                    version: *v,
+                    entry: *e,
+                    schema: schema.clone(),
+                });
+            }
+        }
+        Err(RegistryError::SchemaNotFound)
+    }
+
     /// Every subject-version for `GET /schemas`, sorted by subject then version.
     pub fn all_versions(&self, prefix: &str, deleted: bool, latest_only: bool) -> Vec<VersionView> {
         let st = self.read();

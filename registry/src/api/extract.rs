@@ -44,6 +44,11 @@ impl Params {
             .map(String::as_str)
     }
 
+    /// Every value of a repeatable parameter, in order.
+    pub fn all(&self, name: &str) -> &[String] {
+        self.0.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
     /// `true` only for a case-insensitive `true`, as JAX-RS parses booleans.
     pub fn bool(&self, names: &[&str]) -> bool {
         self.str(names)

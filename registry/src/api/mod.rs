@@ -72,6 +72,10 @@ pub fn router(registry: Arc<Registry>, opts: ApiOptions) -> Router {
             get(subjects::versions).post(subjects::register),
         )
         .route(
+            "/subjects/{subject}/metadata",
+            get(subjects::latest_with_metadata),
+        )
+        .route(
             "/subjects/{subject}/versions/{version}",
             get(subjects::get_version).delete(subjects::delete_version),
         )

@@ -124,6 +124,25 @@ pub async fn get_version(
     Ok(Json(version_json(&view, text)))
 }
 
+/// `GET /subjects/{s}/metadata?key=k&value=v[&key=..&value=..]`: the latest version whose
+/// metadata properties carry every pair (keys and values are paired in order, as JAX-RS
+/// hands them to Confluent's resource).
+pub async fn latest_with_metadata(
+    State(reg): State<AppState>,
+    Path(subject): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, RegistryError> {
+    let wanted: Vec<(String, String)> = params
+        .all("key")
+        .iter()
+        .cloned()
+        .zip(params.all("value").iter().cloned())
+        .collect();
+    let view = reg.latest_with_metadata(&subject, &wanted, params.bool(&["deleted"]))?;
+    let text = reg.formatted(&view.schema, params.str(&["format"]));
+    Ok(Json(version_json(&view, text)))
+}
+
 /// `GET /subjects/{s}/versions/{v}/schema`: the raw schema text.
 pub async fn version_raw(
     State(reg): State<AppState>,
