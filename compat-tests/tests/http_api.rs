@@ -925,7 +925,10 @@ async fn latest_version_with_metadata() {
     let (_, v) = s
         .get("/subjects/orders-value/metadata?key=application.version&value=v2")
         .await;
-    assert_eq!((v["version"].clone(), v["subject"].clone()), (json!(2), json!("orders-value")));
+    assert_eq!(
+        (v["version"].clone(), v["subject"].clone()),
+        (json!(2), json!("orders-value"))
+    );
     assert!(v["schema"].as_str().unwrap().contains("\"n\""));
     // A soft-deleted match is found only with deleted=true.
     let (st, _) = s.delete("/subjects/orders-value/versions/2").await;

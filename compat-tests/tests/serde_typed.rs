@@ -280,6 +280,70 @@ async fn auto_register_off_looks_up_or_uses_latest() {
         .contains(&"acme.User".to_string()));
 }
 
+#[tokio::test]
+async fn use_latest_with_metadata_picks_the_tagged_version() {
+    let s = TestServer::start().await;
+    let c = client(&s.base);
+    let tagged = |text: &str, app: &str| Schema {
+        metadata: Some(serde_json::json!({"properties": {"app": app}})),
+        ..Schema::avro(text)
+    };
+    let v1 = c
+        .register("m-value", &tagged(USER_V1, "one"), false)
+        .await
+        .unwrap()
+        .id;
+    let v2 = c
+        .register("m-value", &tagged(USER_V2, "two"), false)
+        .await
+        .unwrap()
+        .id;
+    assert_ne!(v1, v2);
+    let pairs = |app: &str| Some(vec![("app".to_string(), app.to_string())]);
+    let config = |app: &str| {
+        SerializerConfig::default()
+            .auto_register_schemas(false)
+            .use_latest_version(true) // the metadata option comes first
+            .use_latest_with_metadata(pairs(app))
+    };
+    // Writes with the version carrying the metadata, not the latest one.
+    let one = AvroSerializer::<User>::new(c.clone(), USER_V1, config("one")).unwrap();
+    let u = User {
+        name: "m".into(),
+        email: None,
+    };
+    let r = one.serialize("m", false, &u).await.unwrap();
+    assert_eq!(i32::from_be_bytes(r.payload[1..5].try_into().unwrap()), v1);
+    let two = AvroSerializer::<UserV2>::new(c.clone(), USER_V2, config("two")).unwrap();
+    let w2 = UserV2 {
+        name: "n".into(),
+        email: None,
+        age: 7,
+    };
+    let r2 = two.serialize("m", false, &w2).await.unwrap();
+    assert_eq!(i32::from_be_bytes(r2.payload[1..5].try_into().unwrap()), v2);
+    // Reading: the tagged version is the reader schema (v2's record read as v1).
+    let de = AvroDeserializer::<User>::new(
+        c.clone(),
+        DeserializerConfig::default().use_latest_with_metadata(pairs("one")),
+    );
+    let back = de.deserialize("m", false, &r2.payload, &()).await.unwrap();
+    assert_eq!(
+        back,
+        User {
+            name: "n".into(),
+            email: None
+        }
+    );
+    // No version carries it: the registry's 404.
+    let none = AvroSerializer::<User>::new(c.clone(), USER_V1, config("three")).unwrap();
+    let e = none.serialize("m", false, &u).await.unwrap_err();
+    assert!(
+        matches!(&e, SerdeError::Registry(r) if r.is_not_found()),
+        "{e}"
+    );
+}
+
 // ------------------------------------------------------------------------------- Protobuf
 
 const ORDER_PROTO: &str = r#"syntax = "proto3";

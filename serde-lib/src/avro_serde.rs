@@ -275,7 +275,8 @@ impl<T> AvroDeserializer<T> {
         if let Some(r) = &self.reader {
             return Ok(Some(ReaderRef::Fixed(r)));
         }
-        if self.core.config.use_latest_version {
+        let c = &self.core.config;
+        if c.use_latest_version || c.use_latest_with_metadata.is_some() {
             let name = writer.record_name(None);
             let latest = self.core.latest(topic, is_key, name.as_deref()).await?;
             return Ok(Some(ReaderRef::Latest(latest)));

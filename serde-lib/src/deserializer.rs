@@ -16,6 +16,10 @@ pub struct DeserializerConfig {
     /// `use.latest.version` (default `false`): read Avro records as the subject's latest
     /// version (the reader schema), whatever version wrote them.
     pub use_latest_version: bool,
+    /// `use.latest.with.metadata` (default none): read Avro records as the subject's latest
+    /// version whose metadata properties carry these `(key, value)` pairs; wins over
+    /// `use_latest_version`.
+    pub use_latest_with_metadata: Option<Vec<(String, String)>>,
     /// The subject name strategy (used with `use_latest_version`).
     pub subject_name_strategy: Arc<dyn SubjectNameStrategy>,
     /// Validate JSON Schema payloads against the writer schema (default `false`, as
@@ -27,6 +31,7 @@ impl std::fmt::Debug for DeserializerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeserializerConfig")
             .field("use_latest_version", &self.use_latest_version)
+            .field("use_latest_with_metadata", &self.use_latest_with_metadata)
             .field("validate", &self.validate)
             .finish_non_exhaustive()
     }
@@ -36,6 +41,7 @@ impl Default for DeserializerConfig {
     fn default() -> Self {
         DeserializerConfig {
             use_latest_version: false,
+            use_latest_with_metadata: None,
             subject_name_strategy: Arc::new(TopicNameStrategy),
             validate: false,
         }
@@ -46,6 +52,11 @@ impl DeserializerConfig {
     /// Sets `use_latest_version`.
     pub fn use_latest_version(mut self, on: bool) -> Self {
         self.use_latest_version = on;
+        self
+    }
+    /// Sets `use_latest_with_metadata`.
+    pub fn use_latest_with_metadata(mut self, pairs: Option<Vec<(String, String)>>) -> Self {
+        self.use_latest_with_metadata = pairs;
         self
     }
     /// Sets the subject name strategy.
@@ -140,7 +151,11 @@ impl DeserializerCore {
             })?;
         let store = &self.store;
         Box::pin(async move {
-            let m = store.client().latest_version(&subject).await?;
+            let client = store.client();
+            let m = match &self.config.use_latest_with_metadata {
+                Some(pairs) => client.latest_with_metadata(&subject, pairs).await?,
+                None => client.latest_version(&subject).await?,
+            };
             store.by_id(m.id).await
         })
         .await

@@ -7,12 +7,15 @@
 //!    subject (`POST /subjects/{s}/versions`, with `normalize` when `normalize_schemas`) and
 //!    use the id the registry answers (the same id when already registered);
 //! 2. else `use_schema_id`: that id;
-//! 3. else `use_latest_version`: the subject's latest version, re-read after the client's
+//! 3. else `use_latest_with_metadata`: the subject's latest version whose metadata
+//!    properties carry the given pairs (`GET /subjects/{s}/metadata`), re-read after the
+//!    client's `latest_ttl`;
+//! 4. else `use_latest_version`: the subject's latest version, re-read after the client's
 //!    `latest_ttl` (the value is then written with *that* schema, as in Confluent);
-//! 4. else look the schema up (`POST /subjects/{s}`) and fail if it is not registered.
+//! 5. else look the schema up (`POST /subjects/{s}`) and fail if it is not registered.
 //!
-//! The answer is remembered per topic and key/value side (except with `use_latest_version`,
-//! which asks the client's TTL cache each time), so the hot path is a map lookup, framing and
+//! The answer is remembered per topic and key/value side (except with the two "latest"
+//! options, which ask the client's TTL cache each time), so the hot path is a map lookup, framing and
 //! the codec; [`Resolved`] carries the compiled schema and, for Protobuf, the message indexes.
 
 use std::collections::HashMap;
@@ -42,6 +45,10 @@ pub struct SerializerConfig {
     pub auto_register_schemas: bool,
     /// `use.schema.id`: write with this id (when not auto-registering).
     pub use_schema_id: Option<i32>,
+    /// `use.latest.with.metadata` (default none): write with the subject's latest version
+    /// whose metadata properties carry all these `(key, value)` pairs (when not
+    /// auto-registering and no `use_schema_id`).
+    pub use_latest_with_metadata: Option<Vec<(String, String)>>,
     /// `use.latest.version` (default `false`): write with the subject's latest version (when
     /// not auto-registering).
     pub use_latest_version: bool,
@@ -59,6 +66,7 @@ impl std::fmt::Debug for SerializerConfig {
         f.debug_struct("SerializerConfig")
             .field("auto_register_schemas", &self.auto_register_schemas)
             .field("use_schema_id", &self.use_schema_id)
+            .field("use_latest_with_metadata", &self.use_latest_with_metadata)
             .field("use_latest_version", &self.use_latest_version)
             .field("normalize_schemas", &self.normalize_schemas)
             .field("id_location", &self.id_location)
@@ -71,6 +79,7 @@ impl Default for SerializerConfig {
         SerializerConfig {
             auto_register_schemas: true,
             use_schema_id: None,
+            use_latest_with_metadata: None,
             use_latest_version: false,
             normalize_schemas: false,
             subject_name_strategy: Arc::new(TopicNameStrategy),
@@ -88,6 +97,11 @@ impl SerializerConfig {
     /// Sets `use_schema_id`.
     pub fn use_schema_id(mut self, id: Option<i32>) -> Self {
         self.use_schema_id = id;
+        self
+    }
+    /// Sets `use_latest_with_metadata`.
+    pub fn use_latest_with_metadata(mut self, pairs: Option<Vec<(String, String)>>) -> Self {
+        self.use_latest_with_metadata = pairs;
         self
     }
     /// Sets `use_latest_version`.
@@ -232,10 +246,12 @@ impl SerializerCore {
         }
     }
 
-    /// Whether the decision order ends at `use_latest_version`.
+    /// Whether the decision order ends at one of the "latest" options (TTL-bound answers).
     fn uses_latest(&self) -> bool {
         let c = &self.config;
-        !c.auto_register_schemas && c.use_schema_id.is_none() && c.use_latest_version
+        !c.auto_register_schemas
+            && c.use_schema_id.is_none()
+            && (c.use_latest_with_metadata.is_some() || c.use_latest_version)
     }
 
     /// Runs `f` on the remembered schema of `topic`'s keys or values, without cloning it and
@@ -315,6 +331,9 @@ impl SerializerCore {
             (r.id, r.guid.clone())
         } else if let Some(id) = c.use_schema_id {
             (id, None)
+        } else if let Some(pairs) = &c.use_latest_with_metadata {
+            let m = client.latest_with_metadata(&subject, pairs).await?;
+            (m.id, m.guid.clone())
         } else if latest {
             let m = client.latest_version(&subject).await?;
             (m.id, m.guid.clone())

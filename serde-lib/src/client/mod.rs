@@ -320,6 +320,7 @@ struct Inner {
     lookups: Cache<LookupKey, SchemaMetadata>,
     versions: Cache<VersionKey, SchemaMetadata>,
     latest: Cache<String, SchemaMetadata>,
+    latest_with_metadata: Cache<(String, Vec<(String, String)>), SchemaMetadata>,
 }
 
 /// The async registry client. Cheap to clone (clones share the connection pool and caches);
@@ -361,6 +362,7 @@ impl SchemaRegistryClient {
                 lookups: Cache::new(cap, None, stale),
                 versions: Cache::new(cap, None, stale),
                 latest: Cache::new(cap, config.latest_ttl, stale),
+                latest_with_metadata: Cache::new(cap, config.latest_ttl, stale),
             }),
         })
     }
@@ -516,6 +518,36 @@ impl SchemaRegistryClient {
             self.inner.versions.insert(vkey, v.clone());
         }
         Ok(v)
+    }
+
+    /// The latest version of `subject` whose metadata properties carry every `(key, value)`
+    /// of `metadata` (`GET /subjects/{s}/metadata?key=..&value=..`, Confluent 7.4+), reused
+    /// for [`ClientConfig::latest_ttl`] like [`latest_version`](Self::latest_version). No
+    /// such version is a 404/40403 [`Error::Registry`].
+    pub async fn latest_with_metadata(
+        &self,
+        subject: &str,
+        metadata: &[(String, String)],
+    ) -> Result<Arc<SchemaMetadata>> {
+        let mut pairs = metadata.to_vec();
+        pairs.sort();
+        let key = (subject.to_string(), pairs);
+        self.inner
+            .latest_with_metadata
+            .get_or_fetch(&key, || {
+                let query = key
+                    .1
+                    .iter()
+                    .flat_map(|(k, v)| [("key", k.clone()), ("value", v.clone())])
+                    .collect();
+                self.call(
+                    Method::GET,
+                    format!("{}/metadata", subject_path(subject)),
+                    query,
+                    None,
+                )
+            })
+            .await
     }
 
     /// A version of `subject` (`GET /subjects/{s}/versions/{v}?deleted=`); `deleted` also
