@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::log::{LogConfig, LogError, PartitionLog};
+use crate::log::{LogConfig, LogError, PartitionLog, TimestampType};
 use crate::validate::TopicRules;
 
 /// Topic-level configs with Kafka's names; only overrides are stored.
@@ -188,7 +188,7 @@ impl Topics {
     /// [`TopicCommand::AlterConfigs`] command. The map's write lock is held throughout, so a
     /// concurrent delete cannot be resurrected by this write.
     pub fn alter_configs(&self, name: &str, new_overrides: TopicConfigs) -> Result<(), TopicError> {
-        log_config(&new_overrides)?;
+        let log = log_config(&new_overrides)?;
         TopicRules::from_configs(&new_overrides).map_err(TopicError::InvalidConfig)?;
         let mut map = self.write();
         let topic = map.get(name).ok_or(TopicError::UnknownTopic)?;
@@ -199,6 +199,11 @@ impl Topics {
             configs: new_overrides.clone(),
         };
         self.persist(name, Some(&snapshot))?;
+        // The running logs take the new settings now, as Kafka's dynamic topic configs do.
+        for p in &topic.partitions {
+            p.set_config(log.clone())
+                .map_err(|e| TopicError::InvalidConfig(e.to_string()))?;
+        }
         Self::apply_alter(&mut map, name, &new_overrides);
         Ok(())
     }
@@ -308,6 +313,13 @@ pub fn log_config(configs: &TopicConfigs) -> Result<LogConfig, TopicError> {
             "retention.bytes" => c.retention_bytes = v.parse().map_err(|_| bad())?,
             "index.interval.bytes" => c.index_interval_bytes = v.parse().map_err(|_| bad())?,
             "max.message.bytes" => c.max_message_bytes = v.parse().map_err(|_| bad())?,
+            "message.timestamp.type" => {
+                c.message_timestamp_type = match v.as_str() {
+                    "CreateTime" => TimestampType::CreateTime,
+                    "LogAppendTime" => TimestampType::LogAppendTime,
+                    _ => return Err(bad()),
+                }
+            }
             _ => {}
         }
     }

@@ -183,3 +183,34 @@ def test_enabling_validation_takes_effect(admin, bootstrap, registry_url):
     # And turning it off again (DELETE back to the default) accepts raw bytes once more.
     alter(admin, topic, ("confluent.value.schema.validation", None, AlterConfigOpType.DELETE))
     assert send(raw) is None
+
+
+def test_log_settings_apply_without_restart(admin, bootstrap):
+    """message.timestamp.type altered on a live topic: the next record gets the broker's
+    append time (LogAppendTime), the earlier one keeps the producer's (CreateTime)."""
+    from confluent_kafka import Consumer, TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME
+
+    topic = new_topic(admin)
+    p = Producer({"bootstrap.servers": bootstrap})
+    p.produce(topic, b"before", timestamp=1_000)
+    assert p.flush(10) == 0
+    alter(admin, topic, ("message.timestamp.type", "LogAppendTime", AlterConfigOpType.SET))
+    p.produce(topic, b"after", timestamp=1_000)
+    assert p.flush(10) == 0
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{topic}",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([topic])
+    got = []
+    try:
+        while len(got) < 2:
+            m = c.poll(15)
+            assert m is not None, f"only {len(got)} records consumed"
+            assert m.error() is None, m.error()
+            got.append((m.value(), m.timestamp()))
+    finally:
+        c.close()
+    (v1, (t1, ts1)), (v2, (t2, ts2)) = got
+    assert (v1, t1, ts1) == (b"before", TIMESTAMP_CREATE_TIME, 1_000)
+    assert (v2, t2) == (b"after", TIMESTAMP_LOG_APPEND_TIME)
+    assert ts2 > 1_600_000_000_000, "the broker's clock, not the producer's 1000"

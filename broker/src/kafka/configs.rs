@@ -634,6 +634,17 @@ mod tests {
                 0
             );
             assert_eq!(t.get("t").unwrap().id, id);
+            // The running partitions take the new settings at once, not at the next restart.
+            assert_eq!(
+                t.get("t").unwrap().partitions[0].config().segment_bytes,
+                100000
+            );
+            let ts = ("message.timestamp.type", OP_SET, Some("LogAppendTime"));
+            assert_eq!(alter(&t, "t", &[ts], false).0, 0);
+            let log = t.get("t").unwrap().partitions[2].config();
+            assert_eq!(log.message_timestamp_type, TimestampType::LogAppendTime);
+            // Incremental: the earlier override stays.
+            assert_eq!(log.segment_bytes, 100000);
             db.flush().unwrap();
         }
         let db = sled::open(db_dir.path()).unwrap();
@@ -642,5 +653,9 @@ mod tests {
         assert_eq!(topic.partitions.len(), 3);
         assert_eq!(topic.configs["segment.bytes"], "100000");
         assert_eq!(topic.partitions[0].config().segment_bytes, 100000);
+        assert_eq!(
+            topic.partitions[0].config().message_timestamp_type,
+            TimestampType::LogAppendTime
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::batch::{self, BatchError};
@@ -79,7 +79,9 @@ pub struct OpenReport {
 #[derive(Debug)]
 pub struct PartitionLog {
     dir: PathBuf,
-    config: LogConfig,
+    /// Replaced whole by [`set_config`](Self::set_config) (IncrementalAlterConfigs); read
+    /// briefly, never held across I/O.
+    config: RwLock<LogConfig>,
     inner: Mutex<Inner>,
     commit: GroupCommit,
     open_report: OpenReport,
@@ -214,7 +216,7 @@ impl PartitionLog {
 
         Ok(PartitionLog {
             dir,
-            config,
+            config: RwLock::new(config),
             inner: Mutex::new(Inner {
                 segments,
                 log_end_offset,
@@ -260,8 +262,12 @@ impl PartitionLog {
             .into());
         }
         // Validation needs no lock: it only reads the caller's bytes.
-        let spans = batch::split_client_batches(records, self.config.max_message_bytes)?;
-        let log_append = self.config.message_timestamp_type == TimestampType::LogAppendTime;
+        let (max_message_bytes, timestamp_type) = {
+            let c = self.settings();
+            (c.max_message_bytes, c.message_timestamp_type)
+        };
+        let spans = batch::split_client_batches(records, max_message_bytes)?;
+        let log_append = timestamp_type == TimestampType::LogAppendTime;
 
         let mut inner = self.lock();
         if inner.failed {
@@ -374,10 +380,14 @@ impl PartitionLog {
         if active.is_empty() {
             return false;
         }
-        let by_size = active.size() + blob_len > self.config.segment_bytes;
+        let (segment_bytes, segment_ms) = {
+            let c = self.settings();
+            (c.segment_bytes, c.segment_ms)
+        };
+        let by_size = active.size() + blob_len > segment_bytes;
         let by_time = active
             .rolling_timestamp()
-            .is_some_and(|first| incoming_ts.saturating_sub(first) >= self.config.segment_ms);
+            .is_some_and(|first| incoming_ts.saturating_sub(first) >= segment_ms);
         // Index entries store offsets relative to the base as u32 (Kafka: int).
         let by_offset = inner.log_end_offset + records - active.base_offset() > i32::MAX as i64;
         by_size || by_time || by_offset
@@ -388,7 +398,8 @@ impl PartitionLog {
     fn roll(&self, inner: &mut Inner) -> Result<(), LogError> {
         let end = inner.log_end_offset;
         inner.active_mut().seal()?;
-        let seg = Segment::create(&self.dir, end, self.config.index_interval_bytes)?;
+        let interval = self.settings().index_interval_bytes;
+        let seg = Segment::create(&self.dir, end, interval)?;
         inner.segments.insert(end, seg);
         checkpoint::sync_dir(&self.dir)?;
         // Everything below the new segment is flushed and was verified on append.
@@ -584,6 +595,10 @@ impl PartitionLog {
     /// `retention.bytes`, oldest first, advancing the log start offset. The active segment is
     /// never deleted, so data can outlive retention by up to one segment.
     pub fn enforce_retention(&self, now_ms: i64) -> Result<RetentionOutcome, LogError> {
+        let (retention_ms, retention_bytes) = {
+            let c = self.settings();
+            (c.retention_ms, c.retention_bytes)
+        };
         let mut inner = self.lock();
         let mut deleted = Vec::new();
         let closed: Vec<i64> = inner.segments.keys().copied().collect();
@@ -591,10 +606,9 @@ impl PartitionLog {
         let mut total: i64 = inner.segments.values().map(|s| s.size() as i64).sum();
         for &base in closed {
             let seg = &inner.segments[&base];
-            let by_time = self.config.retention_ms >= 0
-                && now_ms.saturating_sub(seg.largest_timestamp()) > self.config.retention_ms;
-            let by_size = self.config.retention_bytes >= 0
-                && total - seg.size() as i64 >= self.config.retention_bytes;
+            let by_time =
+                retention_ms >= 0 && now_ms.saturating_sub(seg.largest_timestamp()) > retention_ms;
+            let by_size = retention_bytes >= 0 && total - seg.size() as i64 >= retention_bytes;
             if !(by_time || by_size) {
                 break;
             }
@@ -658,8 +672,20 @@ impl PartitionLog {
     }
 
     /// The configuration in force.
-    pub fn config(&self) -> &LogConfig {
-        &self.config
+    pub fn config(&self) -> LogConfig {
+        self.settings().clone()
+    }
+
+    /// Replaces the settings (IncrementalAlterConfigs): appends, rolls and retention use the
+    /// new values from the next call on; `index.interval.bytes` applies to new segments.
+    pub fn set_config(&self, config: LogConfig) -> Result<(), LogError> {
+        config.validate()?;
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        Ok(())
+    }
+
+    fn settings(&self) -> RwLockReadGuard<'_, LogConfig> {
+        self.config.read().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -655,3 +655,28 @@ fn producer_state_rebuilt_from_the_log_when_snapshots_are_lost() {
     assert!(dup.duplicate);
     assert_eq!(dup.base_offset, 18);
 }
+
+#[test]
+fn set_config_applies_from_the_next_append() {
+    let d = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(d.path(), LogConfig::default()).unwrap();
+    let (first, _) = append(&log, 5, 1_000);
+    assert_eq!(first.log_append_time, None);
+    log.set_config(LogConfig {
+        segment_bytes: 1000,
+        message_timestamp_type: TimestampType::LogAppendTime,
+        ..LogConfig::default()
+    })
+    .unwrap();
+    let (second, _) = append(&log, 5, 1_000);
+    assert!(second.log_append_time.is_some(), "LogAppendTime now");
+    // The active segment would outgrow the new segment.bytes: the append rolled first.
+    assert!(log_file(d.path(), second.base_offset).exists());
+    // Settings the format cannot hold are refused and change nothing.
+    let tiny = LogConfig {
+        segment_bytes: 10,
+        ..LogConfig::default()
+    };
+    assert!(log.set_config(tiny).is_err());
+    assert_eq!(log.config().segment_bytes, 1000);
+}
