@@ -102,6 +102,10 @@ struct Limits {
     /// Largest accepted HTTP request body, in bytes.
     #[arg(long, env = "CHARTER_MAX_BODY_BYTES", default_value_t = charter_registry::api::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Require HTTP Basic authentication on the registry: a file of `user: password` lines
+    /// (Jetty's realm-properties shape, as Confluent deployments keep it).
+    #[arg(long, env = "CHARTER_REGISTRY_BASIC_AUTH_FILE")]
+    basic_auth_file: Option<std::path::PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -202,8 +206,19 @@ async fn serve_registry(
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding the registry to {listen}"))?;
+    let basic_auth = match &limits.basic_auth_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let auth = charter_registry::api::auth::BasicAuth::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Some(Arc::new(auth))
+        }
+        None => None,
+    };
     let opts = ApiOptions {
         max_body_bytes: limits.max_body_bytes,
+        basic_auth,
     };
     charter_registry::serve(listener, registry, opts, shutdown_signal()).await?;
     tracing::info!("shut down cleanly");

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from confluent_kafka.schema_registry import (
+    SchemaRegistryClient,
     Metadata,
     MetadataProperties,
     Schema,
@@ -616,3 +617,28 @@ def test_get_latest_with_metadata(sr_client, new_client, fresh_subject):
     assert "age" in got.schema.schema_str and "mail" not in got.schema.schema_str
     expect_error(404, 40403, c.get_latest_with_metadata, subject,
                  {"application.version": "v9"})
+
+
+# ------------------------------------------------------------------ basic authentication
+
+def test_basic_auth_with_a_credentials_file(tmp_path):
+    """`charter serve --basic-auth-file`: confluent-kafka's `basic.auth.user.info` gets in,
+    a wrong password or none gets Confluent's 401 {"error_code":401,"message":"Unauthorized"}."""
+    from helpers.charter import start
+
+    creds = tmp_path / "users.properties"
+    creds.write_text("# Jetty realm properties\nci: s3cret,admin\n")
+    proc, _ = start(str(tmp_path / "data"), extra=("--basic-auth-file", str(creds)))
+    try:
+        url = proc.registry_url
+        ok = SchemaRegistryClient({"url": url, "basic.auth.user.info": "ci:s3cret"})
+        sid = ok.register_schema("auth-value", avro(user_v1(uniq())))
+        assert ok.get_subjects() == ["auth-value"]
+        assert ok.get_schema(sid).schema_type == "AVRO"
+        wrong = SchemaRegistryClient({"url": url, "basic.auth.user.info": "ci:nope"})
+        err = expect_error(401, 401, wrong.get_subjects)
+        assert err.error_message == "Unauthorized"
+        expect_error(401, 401, SchemaRegistryClient({"url": url}).get_subjects)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -807,6 +807,7 @@ async fn body_size_is_bounded() {
         dir,
         charter_registry::ApiOptions {
             max_body_bytes: 1024,
+            ..Default::default()
         },
     )
     .await;
@@ -954,4 +955,57 @@ async fn latest_version_with_metadata() {
         404,
         40401,
     );
+}
+
+#[tokio::test]
+async fn basic_authentication() {
+    use charter_registry::api::auth::BasicAuth;
+    let users = BasicAuth::parse("# CI\nci: s3cret,admin\n").unwrap();
+    let s = TestServer::start_with(
+        tempfile::tempdir().unwrap(),
+        charter_registry::ApiOptions {
+            basic_auth: Some(std::sync::Arc::new(users)),
+            ..Default::default()
+        },
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/subjects", s.base);
+    // No credentials, a wrong password, another scheme: 401 with Confluent's body and a
+    // challenge, before anything else is looked at (even unknown routes).
+    for req in [
+        http.get(&url),
+        http.get(&url).basic_auth("ci", Some("wrong")),
+        http.get(&url).bearer_auth("s3cret"),
+        http.get(format!("{}/no/such/route", s.base)),
+    ] {
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            r.headers()["www-authenticate"],
+            "Basic realm=\"SchemaRegistry\""
+        );
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body, json!({"error_code": 401, "message": "Unauthorized"}));
+    }
+    let r = http
+        .post(format!("{url}/auth-value/versions"))
+        .basic_auth("ci", Some("s3cret"))
+        .header("Content-Type", CT)
+        .body(json!({"schema": USER_V1}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // charter-serde's client with the same credentials.
+    let client = charter_serde::client::SchemaRegistryClient::new(
+        charter_serde::client::ClientConfig::new(&s.base).basic_auth("ci", "s3cret"),
+    )
+    .unwrap();
+    assert_eq!(client.subjects(None, false).await.unwrap(), ["auth-value"]);
+    let anonymous = charter_serde::client::SchemaRegistryClient::new(
+        charter_serde::client::ClientConfig::new(&s.base),
+    )
+    .unwrap();
+    assert!(anonymous.subjects(None, false).await.is_err());
 }

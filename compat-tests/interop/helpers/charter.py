@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 
@@ -18,6 +19,8 @@ def free_port():
 def start(data_dir, kafka_port=None, advertised=None, extra=()):
     """Starts `charter serve` on `data_dir`; returns (process, bootstrap "host:port").
 
+    The process carries `registry_url`.
+
     `advertised` is the host:port put in metadata (e.g. a proxy in front of the broker).
     """
     assert os.environ.get("CHARTER_BIN"), "run through compat-tests/interop/run.sh"
@@ -28,10 +31,14 @@ def start(data_dir, kafka_port=None, advertised=None, extra=()):
     if advertised:
         args += ["--advertised-kafka-address", advertised]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc.registry_url = f"http://127.0.0.1:{rport}"
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{rport}/", timeout=1)
+            try:
+                urllib.request.urlopen(f"{proc.registry_url}/", timeout=1)
+            except urllib.error.HTTPError:
+                pass  # it answered (401 with authentication on): it is up
             with socket.create_connection(("127.0.0.1", kport), timeout=1):
                 return proc, f"127.0.0.1:{kport}"
         except OSError:

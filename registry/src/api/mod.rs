@@ -8,6 +8,7 @@
 //!   `{"error_code", "message"}` body;
 //! - subjects are single path segments, percent-decoded by axum, so `a%2Fb` is subject `a/b`.
 
+pub mod auth;
 mod compatibility;
 mod config;
 mod entities;
@@ -33,15 +34,18 @@ pub use extract::BodyLimit;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Options of the HTTP API.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ApiOptions {
     pub max_body_bytes: usize,
+    /// HTTP Basic authentication for every request; `None` lets everyone in.
+    pub basic_auth: Option<Arc<auth::BasicAuth>>,
 }
 
 impl Default for ApiOptions {
     fn default() -> Self {
         ApiOptions {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            basic_auth: None,
         }
     }
 }
@@ -125,7 +129,7 @@ pub fn router(registry: Arc<Registry>, opts: ApiOptions) -> Router {
 
     let limit = BodyLimit(opts.max_body_bytes);
     // The outer router has no routes, so its layers run before the inner router matches.
-    Router::new()
+    let app = Router::new()
         .fallback_service(routes)
         .layer(middleware::from_fn(negotiate::negotiate))
         .layer(middleware::map_request(
@@ -133,7 +137,14 @@ pub fn router(registry: Arc<Registry>, opts: ApiOptions) -> Router {
                 req.extensions_mut().insert(limit);
                 strip_trailing_slash(req)
             },
-        ))
+        ));
+    // Outermost: as in Jetty, nothing is looked at before the caller is known.
+    match opts.basic_auth {
+        Some(users) => app.layer(middleware::from_fn(move |req, next| {
+            auth::require(users.clone(), req, next)
+        })),
+        None => app,
+    }
 }
 
 /// `/config/` routes like `/config`, as in Jersey.
