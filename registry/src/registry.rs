@@ -5,7 +5,7 @@
 //! mutex, and only then waits for the group commit, so that many writers share one flush and
 //! a 2xx is only ever sent for a durable change.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -258,10 +258,7 @@ impl Registry {
         deleted: bool,
     ) -> Result<VersionView, RegistryError> {
         let st = self.read();
-        let vs = st
-            .versions(subject)
-            .filter(|vs| deleted || vs.values().any(|e| !e.deleted))
-            .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
+        let vs = live_versions(&st, subject, deleted)?;
         for (v, e) in vs.iter().rev().filter(|(_, e)| deleted || !e.deleted) {
             let Some(schema) = st.schema_any(e.id) else {
                 continue;
@@ -347,10 +344,7 @@ impl Registry {
         deleted: bool,
     ) -> Result<VersionView, RegistryError> {
         let st = self.read();
-        let vs = st
-            .versions(subject)
-            .filter(|vs| deleted || vs.values().any(|e| !e.deleted))
-            .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
+        let vs = live_versions(&st, subject, deleted)?;
         let normalize = normalize || self.effective_config(&st, subject).normalize == Some(true);
         let (refs, ref_texts) = resolve_references(&st, &req.references)?;
         let parsed = ParsedSchema::parse(req.schema_type, &req.schema, &ref_texts, false)?;
@@ -1039,16 +1033,24 @@ impl Registry {
 }
 
 /// Resolves one subject-version for reading.
+/// A subject's versions, when it has a live one (or any, with `deleted`); else 40401.
+fn live_versions<'s>(
+    st: &'s State,
+    subject: &str,
+    deleted: bool,
+) -> Result<&'s BTreeMap<Version, VersionEntry>, RegistryError> {
+    st.versions(subject)
+        .filter(|vs| deleted || vs.values().any(|e| !e.deleted))
+        .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))
+}
+
 fn view(
     st: &State,
     subject: &str,
     spec: VersionSpec,
     deleted: bool,
 ) -> Result<VersionView, RegistryError> {
-    let vs = st
-        .versions(subject)
-        .filter(|vs| deleted || vs.values().any(|e| !e.deleted))
-        .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
+    let vs = live_versions(st, subject, deleted)?;
     let (v, e) = match spec {
         VersionSpec::Latest => vs
             .iter()
