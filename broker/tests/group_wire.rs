@@ -1,14 +1,21 @@
-//! The coordinator on the wire, with hand-encoded requests: a Fetch long-polling on one
-//! connection does not delay a Heartbeat on another, and group errors come back in the
-//! protocol's shape.
+//! The coordinator on the wire: a Fetch long-polling on one connection does not delay a
+//! Heartbeat on another, group errors come back in the protocol's shape, and the newest
+//! group API versions we advertise work end to end.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use charter_broker::group::JoinRequest;
 use charter_broker::topics::TopicConfigs;
+use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+use kafka_protocol::messages::{
+    ApiKey, FindCoordinatorRequest, FindCoordinatorResponse, GroupId, JoinGroupRequest,
+    JoinGroupResponse, RequestHeader, ResponseHeader, SyncGroupRequest, SyncGroupResponse,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
 
 mod common;
 
@@ -136,4 +143,107 @@ fn a_long_polling_fetch_does_not_delay_heartbeats_elsewhere() {
         matches!(fetcher.read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "the fetch is still waiting for data"
     );
+}
+
+/// Encodes a request of any version with kafka-protocol's own header (flexible versions get
+/// the tagged-field header), framed with its size.
+fn encoded<R>(api: ApiKey, version: i16, correlation: i32, body: &R) -> Vec<u8>
+where
+    R: Encodable + HeaderVersion,
+{
+    let mut header = RequestHeader::default();
+    header.request_api_key = api as i16;
+    header.request_api_version = version;
+    header.correlation_id = correlation;
+    header.client_id = Some(StrBytes::from_static_str("group-wire-test"));
+    let mut buf = BytesMut::new();
+    header
+        .encode(&mut buf, R::header_version(version))
+        .expect("header");
+    body.encode(&mut buf, version).expect("body");
+    let mut out = (buf.len() as i32).to_be_bytes().to_vec();
+    out.extend_from_slice(&buf);
+    out
+}
+
+fn call<Q, A>(s: &mut TcpStream, api: ApiKey, version: i16, body: &Q) -> A
+where
+    Q: Encodable + HeaderVersion,
+    A: Decodable + HeaderVersion,
+{
+    s.write_all(&encoded(api, version, 7, body)).expect("send");
+    let mut r = Bytes::from(read_response(s));
+    let h = ResponseHeader::decode(&mut r, A::header_version(version)).expect("header");
+    assert_eq!(h.correlation_id, 7);
+    let a = A::decode(&mut r, version).expect("response");
+    assert!(r.is_empty(), "the whole response was read");
+    a
+}
+
+/// The newest versions we advertise but no installed client sends (librdkafka stops at
+/// JoinGroup v5 and FindCoordinator v2, kafkajs earlier): FindCoordinator v4 (batched keys),
+/// JoinGroup v7 (KIP-394 member id round trip, protocol type and name in the answer) and
+/// SyncGroup v5.
+#[test]
+fn newest_group_api_versions_on_the_wire() {
+    let b = common::TestBroker::start(1 << 20);
+    let mut s = TcpStream::connect(&b.bootstrap).expect("connect");
+
+    let mut find = FindCoordinatorRequest::default();
+    find.key_type = 0;
+    find.coordinator_keys = vec![
+        StrBytes::from_static_str("g7"),
+        StrBytes::from_static_str("other"),
+    ];
+    let found: FindCoordinatorResponse = call(&mut s, ApiKey::FindCoordinator, 4, &find);
+    let keys: Vec<_> = found
+        .coordinators
+        .iter()
+        .map(|c| c.key.to_string())
+        .collect();
+    assert_eq!(keys, ["g7", "other"]);
+    let port: i32 = b.bootstrap.rsplit(':').next().unwrap().parse().unwrap();
+    for c in &found.coordinators {
+        assert_eq!((c.error_code, c.port), (0, port), "{c:?}");
+    }
+
+    let mut protocol = JoinGroupRequestProtocol::default();
+    protocol.name = StrBytes::from_static_str("range");
+    protocol.metadata = Bytes::from_static(b"\x00\x01meta");
+    let mut join = JoinGroupRequest::default();
+    join.group_id = GroupId(StrBytes::from_static_str("g7"));
+    join.session_timeout_ms = 10_000;
+    join.rebalance_timeout_ms = 10_000;
+    join.member_id = StrBytes::from_static_str("");
+    join.protocol_type = StrBytes::from_static_str("consumer");
+    join.protocols = vec![protocol];
+    let first: JoinGroupResponse = call(&mut s, ApiKey::JoinGroup, 7, &join);
+    assert_eq!(first.error_code, 79, "MEMBER_ID_REQUIRED");
+    assert!(!first.member_id.is_empty());
+    join.member_id = first.member_id.clone();
+    let joined: JoinGroupResponse = call(&mut s, ApiKey::JoinGroup, 7, &join);
+    assert_eq!(joined.error_code, 0);
+    assert_eq!(joined.protocol_type.as_deref(), Some("consumer"));
+    assert_eq!(joined.protocol_name.as_deref(), Some("range"));
+    assert_eq!(joined.leader, first.member_id);
+    assert_eq!(joined.members.len(), 1);
+    assert_eq!(
+        joined.members[0].metadata,
+        Bytes::from_static(b"\x00\x01meta")
+    );
+
+    let mut assignment = SyncGroupRequestAssignment::default();
+    assignment.member_id = first.member_id.clone();
+    assignment.assignment = Bytes::from_static(b"assigned");
+    let mut sync = SyncGroupRequest::default();
+    sync.group_id = GroupId(StrBytes::from_static_str("g7"));
+    sync.generation_id = joined.generation_id;
+    sync.member_id = first.member_id.clone();
+    sync.protocol_type = Some(StrBytes::from_static_str("consumer"));
+    sync.protocol_name = Some(StrBytes::from_static_str("range"));
+    sync.assignments = vec![assignment];
+    let synced: SyncGroupResponse = call(&mut s, ApiKey::SyncGroup, 5, &sync);
+    assert_eq!(synced.error_code, 0);
+    assert_eq!(synced.assignment, Bytes::from_static(b"assigned"));
+    assert_eq!(synced.protocol_name.as_deref(), Some("range"));
 }
