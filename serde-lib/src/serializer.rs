@@ -372,3 +372,26 @@ impl SerializerCore {
         Ok(r)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SizeHint;
+
+    #[test]
+    fn the_size_hint_follows_records_without_churn() {
+        let h = SizeHint::new();
+        assert_eq!(h.get(), 64);
+        h.observe(100);
+        assert_eq!(h.get(), 100, "grows to a larger record");
+        h.observe(80);
+        assert_eq!(h.get(), 100, "similar records leave it alone");
+        h.observe(10_000_000);
+        assert_eq!(h.get(), 10_000_000);
+        h.observe(100);
+        assert_eq!(
+            h.get(),
+            100,
+            "one huge record costs one oversized buffer, not more"
+        );
+    }
+}
