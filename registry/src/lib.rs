@@ -5,7 +5,8 @@
 //! - [`registry`]: what each operation does — registration, lookup, deletes, config, mode.
 //! - [`compat`]: compatibility levels and the per-format checkers.
 //! - [`schema`]: parsed schemas of each format and the parse cache.
-//! - [`state`] and [`store`]: the command-sourced state machine and its durable sled log.
+//! - [`state`] and [`store`]: the command-sourced state machine and its durable log (a
+//!   `charter-journal`; `migrate` imports the sled store of earlier releases).
 //! - [`model`] and [`error`]: the shared vocabulary.
 //!
 //! ```no_run
@@ -23,14 +24,18 @@
 pub mod api;
 pub mod compat;
 pub mod error;
+mod migrate;
 pub mod model;
 pub mod registry;
 pub mod schema;
 pub mod server;
 pub mod state;
 pub mod store;
+#[cfg(test)]
+mod visibility_tests;
 
 pub use api::ApiOptions;
+pub use charter_journal::Recovery;
 pub use error::RegistryError;
 pub use registry::Registry;
 pub use server::serve;

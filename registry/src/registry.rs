@@ -1,9 +1,10 @@
 //! The registry's operations: what each REST call does, independent of HTTP.
 //!
 //! Reads take the state's read lock briefly. Writes are serialised by one async mutex: a write
-//! validates against the current state, persists its commands, applies them, releases the
-//! mutex, and only then waits for the group commit, so that many writers share one flush and
-//! a 2xx is only ever sent for a durable change.
+//! validates against the current state, persists its commands, waits until they are on disk,
+//! and only then applies them, so neither readers nor the broker's validator ever see a change
+//! that a crash could take back (an id seen must be an id kept), and a 2xx is only ever sent
+//! for a durable change.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -21,6 +22,7 @@ use crate::model::{
 use crate::schema::{ParseCache, ParsedSchema};
 use crate::state::{Command, State, StoredSchema, VersionEntry};
 use crate::store::Store;
+use charter_journal::Recovery;
 
 /// The level used when neither the subject nor the registry configures one.
 pub const DEFAULT_COMPATIBILITY: CompatibilityLevel = CompatibilityLevel::Backward;
@@ -98,17 +100,39 @@ pub struct Registry {
 impl Registry {
     /// Opens the registry stored in `data_dir`, replaying its log.
     pub fn open(data_dir: &Path) -> Result<Registry, RegistryError> {
-        let (store, batches) = Store::open(data_dir)?;
+        Self::open_with(data_dir, Recovery::Strict)
+    }
+
+    /// Opens the registry; `recovery` says whether a damaged log is refused (the default) or
+    /// its readable prefix kept (the operator's `--accept-damaged-stores`).
+    pub fn open_with(data_dir: &Path, recovery: Recovery) -> Result<Registry, RegistryError> {
+        let opened = Store::open(data_dir, recovery)?;
+        let store = opened.store;
         let mut state = State::new();
-        for batch in &batches {
+        for batch in &opened.batches {
             for cmd in batch {
                 state.apply(cmd);
             }
         }
-        let cluster_id =
-            store.meta_or_init("cluster-id", || uuid::Uuid::new_v4().simple().to_string())?;
+        if state.next_id() < opened.next_id_floor {
+            // Only after an accepted loss: ids handed out before it stay retired.
+            tracing::warn!(
+                replayed = state.next_id(),
+                floor = opened.next_id_floor,
+                "schema ids continue after the largest ever acknowledged"
+            );
+            state.raise_next_id(opened.next_id_floor);
+        }
+        let cluster_id = match opened.meta.iter().rev().find(|(k, _)| k == "cluster-id") {
+            Some((_, v)) => v.clone(),
+            None => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                store.write_meta_blocking("cluster-id", &id)?;
+                id
+            }
+        };
         tracing::info!(
-            batches = batches.len(),
+            batches = opened.batches.len(),
             next_id = state.next_id(),
             "registry opened"
         );
@@ -119,6 +143,11 @@ impl Registry {
             parsed: ParseCache::default(),
             cluster_id,
         })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// A stable id for this registry's data, for `/v1/metadata/id`.
@@ -132,14 +161,23 @@ impl Registry {
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Persists and applies a batch, then waits for it to be durable.
+    /// Persists a batch, waits until it is on disk, then applies it. Called with the write
+    /// mutex held, so batches are applied in the order they were written.
     async fn commit(&self, batch: Vec<Command>) -> Result<(), RegistryError> {
-        if !batch.is_empty() {
-            self.store.append(&batch)?;
-            let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
-            for cmd in &batch {
-                st.apply(cmd);
-            }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let next_id = batch
+            .iter()
+            .filter_map(|c| match c {
+                Command::CreateSchema { id, .. } => Some(id.saturating_add(1)),
+                _ => None,
+            })
+            .fold(self.read().next_id(), SchemaId::max);
+        self.store.write(&batch, next_id).await?;
+        let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
+        for cmd in &batch {
+            st.apply(cmd);
         }
         Ok(())
     }
@@ -444,8 +482,7 @@ impl Registry {
                 for (v, e) in vs.iter().rev().filter(|(_, e)| !e.deleted) {
                     if let Some(s) = st.schema_any(e.id) {
                         if s.fingerprint == fp && req.id.is_none_or(|id| id == e.id) {
-                            // Still wait for the flush below: the version may be younger
-                            // than the last fsync.
+                            // Visible means durable: nothing to wait for.
                             break 'plan (Vec::new(), (e.id, *v, e.ts));
                         }
                     }
@@ -570,7 +607,6 @@ impl Registry {
         };
         self.commit(batch).await?;
         drop(_w);
-        self.store.sync().await?;
         let (id, version, ts) = outcome;
         let schema = self
             .read()
@@ -761,7 +797,6 @@ impl Registry {
         };
         self.commit(batch).await?;
         drop(_w);
-        self.store.sync().await?;
         Ok(version)
     }
 
@@ -830,7 +865,6 @@ impl Registry {
         };
         self.commit(batch).await?;
         drop(_w);
-        self.store.sync().await?;
         Ok(versions)
     }
 
@@ -923,7 +957,6 @@ impl Registry {
         };
         self.commit(batch).await?;
         drop(_w);
-        self.store.sync().await?;
         Ok(stored)
     }
 
@@ -949,7 +982,6 @@ impl Registry {
         };
         self.commit(batch).await?;
         drop(_w);
-        self.store.sync().await?;
         Ok(previous)
     }
 
@@ -1003,7 +1035,6 @@ impl Registry {
         };
         self.commit(batch).await?;
         drop(_w);
-        self.store.sync().await?;
         Ok(mode)
     }
 
@@ -1027,7 +1058,6 @@ impl Registry {
         };
         self.commit(batch).await?;
         drop(_w);
-        self.store.sync().await?;
         Ok(previous)
     }
 }

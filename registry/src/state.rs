@@ -200,6 +200,11 @@ impl State {
         self.by_fingerprint.get(&content.fingerprint()).copied()
     }
 
+    /// Retires every id below `floor` (after an operator accepted a damaged log's loss).
+    pub fn raise_next_id(&mut self, floor: SchemaId) {
+        self.next_id = self.next_id.max(floor);
+    }
+
     pub fn next_id(&self) -> SchemaId {
         self.next_id
     }

@@ -1,167 +1,182 @@
-//! Durable storage: the command log in sled, with group commit.
+//! Durable storage: the registry's command log, in a `charter-journal`.
 //!
-//! Each write appends one batch of [`Command`]s under the next sequence number. Appending
-//! does not flush; [`Store::sync`] waits until everything appended so far is on disk. One
-//! background task does the flushing, so concurrent writers share one `fsync` instead of
-//! paying one each (fsync costs ~8 ms on the machines we run on).
+//! Each write appends one batch of [`Command`]s as one checksummed journal record and waits
+//! until it is on disk; only then does the registry apply it (readers never see what a crash
+//! could take back). The journal's watermark carries the registry's next schema id, so ids
+//! cannot go backwards even if an operator accepts the loss of a damaged log.
+//!
+//! Data directories written before the journal kept the log in sled (`registry/`); the first
+//! open imports it (`migrate.rs`) and keeps the old directory as `registry.sled-imported`.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{watch, Notify};
+use charter_journal::{Journal, JournalError, Recovery};
+use serde::{Deserialize, Serialize};
 
 use crate::error::RegistryError;
+use crate::model::SchemaId;
 use crate::state::Command;
 
-const LOG_TREE: &str = "registry-log";
-const META_TREE: &str = "registry-meta";
+/// The journal's directory under the data dir.
+pub const JOURNAL_DIR: &str = "registry-journal";
+
+/// One journal record.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entry {
+    /// A batch of commands, applied atomically.
+    Batch(Vec<Command>),
+    /// A named value of the registry itself (its cluster id).
+    Meta { key: String, value: String },
+}
+
+/// What the log held when it was opened.
+pub struct Opened {
+    pub store: Store,
+    pub batches: Vec<Vec<Command>>,
+    pub meta: Vec<(String, String)>,
+    /// The largest `next_id` ever acknowledged: replay must reach at least this.
+    pub next_id_floor: SchemaId,
+    /// Set when the operator accepted the loss of damaged records.
+    pub accepted_loss: Option<String>,
+}
 
 /// The registry's persistent command log.
 pub struct Store {
-    db: sled::Db,
-    log: sled::Tree,
-    meta: sled::Tree,
-    next_seq: AtomicU64,
-    flush: Arc<GroupCommit>,
-}
-
-/// State shared between writers and the flusher task.
-struct GroupCommit {
-    /// Count of appends so far.
-    written: AtomicU64,
-    /// Appends known to be on disk, or the error of the last failed flush.
-    durable: watch::Sender<Result<u64, String>>,
-    wake: Notify,
-    /// Set when the store is dropped: the flusher does a last flush and exits.
-    closed: AtomicBool,
+    journal: Arc<Journal>,
+    /// Holds writes back while a test looks at the registry between append and flush.
+    #[cfg(test)]
+    pub(crate) hold: failpoint::Hold,
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir` and returns it with every batch ever written,
-    /// in order, for the caller to replay.
-    pub fn open(dir: &Path) -> Result<(Store, Vec<Vec<Command>>), RegistryError> {
+    /// Opens (or creates) the store in `dir`, importing a sled store written by an earlier
+    /// release, and returns every batch ever written, in order, for the caller to replay.
+    pub fn open(dir: &Path, recovery: Recovery) -> Result<Opened, RegistryError> {
         std::fs::create_dir_all(dir).map_err(|e| RegistryError::Store(e.to_string()))?;
-        let db = sled::Config::new()
-            .path(dir.join("registry"))
-            .open()
-            .map_err(store_err)?;
-        let log = db.open_tree(LOG_TREE).map_err(store_err)?;
-        let meta = db.open_tree(META_TREE).map_err(store_err)?;
-
-        let mut batches = Vec::new();
-        let mut next_seq = 0;
-        for item in log.iter() {
-            let (k, v) = item.map_err(store_err)?;
-            let seq = u64::from_be_bytes(
-                k.as_ref()
-                    .try_into()
-                    .map_err(|_| RegistryError::Store("corrupt log key".into()))?,
-            );
-            let batch: Vec<Command> = serde_json::from_slice(&v)
-                .map_err(|e| RegistryError::Store(format!("corrupt log entry {seq}: {e}")))?;
-            batches.push(batch);
-            next_seq = seq + 1;
-        }
-
-        let (durable, _) = watch::channel(Ok(0));
-        let flush = Arc::new(GroupCommit {
-            written: AtomicU64::new(0),
-            durable,
-            wake: Notify::new(),
-            closed: AtomicBool::new(false),
-        });
-        tokio::spawn(flusher(db.clone(), flush.clone()));
-        let store = Store {
-            db,
-            log,
-            meta,
-            next_seq: AtomicU64::new(next_seq),
-            flush,
-        };
-        Ok((store, batches))
-    }
-
-    /// Appends a batch. It is applied atomically on replay, but not durable until [`Store::sync`].
-    pub fn append(&self, batch: &[Command]) -> Result<(), RegistryError> {
-        let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
-        let bytes = serde_json::to_vec(batch).map_err(|e| RegistryError::Store(e.to_string()))?;
-        self.log
-            .insert(seq.to_be_bytes(), bytes)
-            .map_err(store_err)?;
-        self.flush.written.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-
-    /// Waits until every batch appended before this call is on disk.
-    pub async fn sync(&self) -> Result<(), RegistryError> {
-        let target = self.flush.written.load(Ordering::SeqCst);
-        let mut rx = self.flush.durable.subscribe();
-        if matches!(*rx.borrow(), Ok(done) if done >= target) {
-            return Ok(());
-        }
-        self.flush.wake.notify_one();
-        loop {
-            match &*rx.borrow_and_update() {
-                Ok(done) if *done >= target => return Ok(()),
-                Err(e) => return Err(RegistryError::Store(format!("flush failed: {e}"))),
-                Ok(_) => {}
+        let journal_dir = dir.join(JOURNAL_DIR);
+        crate::migrate::import_sled_if_present(dir, &journal_dir)?;
+        let (journal, replay) = Journal::open_with(&journal_dir, recovery).map_err(store_err)?;
+        let mut batches = Vec::with_capacity(replay.records.len());
+        let mut meta = Vec::new();
+        for (seq, payload) in &replay.records {
+            match serde_json::from_slice(payload) {
+                Ok(Entry::Batch(b)) => batches.push(b),
+                Ok(Entry::Meta { key, value }) => meta.push((key, value)),
+                // The record passed its checksum, so this is a bug or a foreign file.
+                Err(e) => {
+                    return Err(RegistryError::Store(format!(
+                        "{}: record {seq} is not a registry entry: {e}",
+                        journal_dir.display()
+                    )))
+                }
             }
-            rx.changed()
-                .await
-                .map_err(|_| RegistryError::Store("flusher stopped".into()))?;
         }
+        if replay.torn_bytes > 0 {
+            tracing::warn!(
+                bytes = replay.torn_bytes,
+                "registry log: cut a torn tail (a write that was never acknowledged)"
+            );
+        }
+        Ok(Opened {
+            store: Store {
+                journal: Arc::new(journal),
+                #[cfg(test)]
+                hold: failpoint::Hold::default(),
+            },
+            batches,
+            meta,
+            next_id_floor: replay.mark.try_into().unwrap_or(SchemaId::MAX),
+            accepted_loss: replay.accepted_loss,
+        })
     }
 
-    /// A value from the metadata tree, created with `init` on first use and made durable.
-    pub fn meta_or_init(
-        &self,
-        key: &str,
-        init: impl FnOnce() -> String,
-    ) -> Result<String, RegistryError> {
-        if let Some(v) = self.meta.get(key).map_err(store_err)? {
-            return Ok(String::from_utf8_lossy(&v).into_owned());
-        }
-        let v = init();
-        self.meta.insert(key, v.as_bytes()).map_err(store_err)?;
-        self.db.flush().map_err(store_err)?;
-        Ok(v)
+    /// Appends a batch and waits until it is on disk. `next_id` is the registry's next schema
+    /// id once the batch is applied; it is kept in the watermark.
+    pub async fn write(&self, batch: &[Command], next_id: SchemaId) -> Result<(), RegistryError> {
+        let bytes = serde_json::to_vec(&Entry::Batch(batch.to_vec()))
+            .map_err(|e| RegistryError::Store(e.to_string()))?;
+        self.journal
+            .append_marked(&bytes, next_id.max(0) as u64)
+            .map_err(store_err)?;
+        #[cfg(test)]
+        self.hold.wait().await;
+        self.sync().await
     }
-}
 
-/// Flushes whenever a writer asks, covering every append made before the flush began.
-async fn flusher(db: sled::Db, gc: Arc<GroupCommit>) {
-    loop {
-        gc.wake.notified().await;
-        let closing = gc.closed.load(Ordering::SeqCst);
-        let target = gc.written.load(Ordering::SeqCst);
-        if !closing && matches!(*gc.durable.borrow(), Ok(done) if done >= target) {
-            continue;
-        }
-        let db2 = db.clone();
-        let res = tokio::task::spawn_blocking(move || db2.flush()).await;
-        let outcome = match res {
-            Ok(Ok(_)) => Ok(target),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(e) => Err(e.to_string()),
+    /// Records a named value durably.
+    pub async fn write_meta(&self, key: &str, value: &str) -> Result<(), RegistryError> {
+        let entry = Entry::Meta {
+            key: key.to_string(),
+            value: value.to_string(),
         };
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, "registry flush failed");
-        }
-        let _previous = gc.durable.send_replace(outcome);
-        if closing {
-            return;
-        }
+        let bytes = serde_json::to_vec(&entry).map_err(|e| RegistryError::Store(e.to_string()))?;
+        self.journal.append(&bytes).map_err(store_err)?;
+        self.sync().await
+    }
+
+    /// [`Store::write_meta`] for callers outside the runtime (opening).
+    pub fn write_meta_blocking(&self, key: &str, value: &str) -> Result<(), RegistryError> {
+        let entry = Entry::Meta {
+            key: key.to_string(),
+            value: value.to_string(),
+        };
+        let bytes = serde_json::to_vec(&entry).map_err(|e| RegistryError::Store(e.to_string()))?;
+        self.journal.append(&bytes).map_err(store_err)?;
+        self.journal.sync().map_err(store_err)
+    }
+
+    /// Waits until everything appended so far is durable (group commit in the journal).
+    async fn sync(&self) -> Result<(), RegistryError> {
+        let journal = self.journal.clone();
+        tokio::task::spawn_blocking(move || journal.sync())
+            .await
+            .map_err(|e| RegistryError::Store(e.to_string()))?
+            .map_err(store_err)
     }
 }
 
-impl Drop for Store {
-    fn drop(&mut self) {
-        self.flush.closed.store(true, Ordering::SeqCst);
-        self.flush.wake.notify_one();
+fn store_err(e: JournalError) -> RegistryError {
+    if e.is_disk_full() {
+        tracing::error!(error = %e, "registry write failed: the disk is full");
     }
-}
-
-fn store_err(e: sled::Error) -> RegistryError {
     RegistryError::Store(e.to_string())
+}
+
+/// A test hook that holds a write between its append and its flush, so a test can look at
+/// the registry in the window where a crash would take the write back.
+#[cfg(test)]
+pub(crate) mod failpoint {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use tokio::sync::Notify;
+
+    #[derive(Default)]
+    pub struct Hold {
+        on: AtomicBool,
+        /// Writes parked at the hook.
+        pub parked: AtomicUsize,
+        release: Notify,
+    }
+
+    impl Hold {
+        pub fn hold(&self) {
+            self.on.store(true, Ordering::SeqCst);
+        }
+        pub fn release(&self) {
+            self.on.store(false, Ordering::SeqCst);
+            self.release.notify_waiters();
+        }
+        pub(crate) async fn wait(&self) {
+            if !self.on.load(Ordering::SeqCst) {
+                return;
+            }
+            let released = self.release.notified();
+            self.parked.fetch_add(1, Ordering::SeqCst);
+            if self.on.load(Ordering::SeqCst) {
+                released.await;
+            }
+            self.parked.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 }
