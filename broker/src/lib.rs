@@ -7,5 +7,7 @@ pub mod cli;
 pub mod group;
 pub mod kafka;
 pub mod log;
+pub mod meta;
+mod migrate;
 pub mod topics;
 pub mod validate;

@@ -79,6 +79,8 @@ struct ServeArgs {
     group_initial_rebalance_delay_ms: u64,
     #[command(flatten)]
     limits: Limits,
+    #[command(flatten)]
+    storage: Storage,
 }
 
 #[derive(Args)]
@@ -95,7 +97,37 @@ struct RegistryArgs {
     listen: SocketAddr,
     #[command(flatten)]
     limits: Limits,
+    #[command(flatten)]
+    storage: Storage,
 }
+
+#[derive(Args)]
+struct Storage {
+    /// Start even though a metadata store (registry log, topic metadata, committed offsets)
+    /// cannot read back everything it acknowledged: keep the readable part, move the damaged
+    /// file aside (`*.damaged-N`), never reuse a schema id. An operator's decision after a
+    /// refused start; see README "Operations".
+    #[arg(long, env = "CHARTER_ACCEPT_DAMAGED_STORES")]
+    accept_damaged_stores: bool,
+}
+
+impl Storage {
+    fn recovery(&self) -> charter_registry::Recovery {
+        if self.accept_damaged_stores {
+            charter_registry::Recovery::AcceptLoss
+        } else {
+            charter_registry::Recovery::Strict
+        }
+    }
+}
+
+/// Said whenever a store cannot be opened: what an operator can do about damage.
+const DAMAGE_HINT: &str = " (a damaged store is never opened silently: restore the data \
+directory from a backup, or accept the loss of what cannot be read with \
+--accept-damaged-stores; see README, Operations)";
+
+/// How long a clean shutdown may spend flushing before the process gives up and says so.
+const SHUTDOWN_FLUSH_BOUND: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Args)]
 struct Limits {
@@ -128,16 +160,20 @@ fn main() -> anyhow::Result<()> {
         other => other,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         match command {
             Command::Serve(a) => serve(a).await,
             Command::Registry(a) => {
-                serve_registry(open_registry(&a.data_dir)?, a.listen, a.limits).await
+                let registry = open_registry(&a.data_dir, &a.storage)?;
+                serve_registry(registry, a.listen, a.limits).await
             }
             // Handled (and exited) before the server runtime started.
             Command::Client(_) => Ok(()),
         }
-    })
+    });
+    // A blocking task stuck on a failing disk must not hold the process forever.
+    runtime.shutdown_timeout(SHUTDOWN_FLUSH_BOUND);
+    result
 }
 
 /// The registry and the broker over one data directory, until a shutdown signal.
@@ -168,11 +204,17 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         },
         ..BrokerConfig::default()
     };
-    let registry = open_registry(&a.data_dir)?;
+    let registry = open_registry(&a.data_dir, &a.storage)?;
     let broker = Arc::new(
-        Broker::open(config, &a.data_dir, registry.clone())
-            .with_context(|| format!("opening the broker in {}", a.data_dir.display()))?,
+        Broker::open_with(config, &a.data_dir, registry.clone(), a.storage.recovery())
+            .with_context(|| {
+                format!(
+                    "opening the broker in {}{DAMAGE_HINT}",
+                    a.data_dir.display()
+                )
+            })?,
     );
+    let closing = broker.clone();
     let kafka = TcpListener::bind(a.kafka_listen)
         .await
         .with_context(|| format!("binding the Kafka listener to {}", a.kafka_listen))?;
@@ -187,14 +229,31 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let result = serve_registry(registry, a.registry_listen, a.limits).await;
     let _ = stop_tx.send(true);
     kafka_task.await??;
+    // The final flush is bounded: on a failing disk, say so and exit non-zero, never hang.
+    let flushed = tokio::time::timeout(
+        SHUTDOWN_FLUSH_BOUND,
+        tokio::task::spawn_blocking(move || closing.close()),
+    )
+    .await;
+    match flushed {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => anyhow::bail!("the final flush failed: {e}"),
+        Ok(Err(e)) => anyhow::bail!("the final flush failed: {e}"),
+        Err(_) => anyhow::bail!("the final flush did not finish within {SHUTDOWN_FLUSH_BOUND:?}"),
+    }
     result
 }
 
 /// The registry stored in `data_dir`.
-fn open_registry(data_dir: &std::path::Path) -> anyhow::Result<Arc<Registry>> {
-    Ok(Arc::new(Registry::open(data_dir).with_context(|| {
-        format!("opening the registry in {}", data_dir.display())
-    })?))
+fn open_registry(data_dir: &std::path::Path, storage: &Storage) -> anyhow::Result<Arc<Registry>> {
+    Ok(Arc::new(
+        Registry::open_with(data_dir, storage.recovery()).with_context(|| {
+            format!(
+                "opening the registry in {}{DAMAGE_HINT}",
+                data_dir.display()
+            )
+        })?,
+    ))
 }
 
 /// Serves the registry's REST API until a shutdown signal.

@@ -1,8 +1,8 @@
 //! Topics and their partitions: the broker's metadata state machine and the partition logs.
 //!
-//! Metadata changes are [`TopicCommand`]s, persisted in sled and applied to an in-memory map —
-//! the same shape as the registry's log, so that a replicated controller can later replicate
-//! the commands. Partition data lives in one [`PartitionLog`] directory per partition
+//! Metadata changes are [`TopicCommand`]s, persisted in the broker's metadata journal
+//! (`meta.rs`) and then applied to an in-memory map — the same shape as the registry's log, so
+//! that a replicated controller can later replicate the commands. Partition data lives in one [`PartitionLog`] directory per partition
 //! (`<data>/kafka/<topic>-<n>/`, as Kafka lays it out).
 
 use std::collections::BTreeMap;
@@ -12,7 +12,10 @@ use std::sync::{Arc, RwLock};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use charter_journal::JournalError;
+
 use crate::log::{LogConfig, LogError, PartitionLog, TimestampType};
+use crate::meta::{MetaEntry, MetaStore};
 use crate::validate::TopicRules;
 
 /// Topic-level configs with Kafka's names; only overrides are stored.
@@ -31,11 +34,8 @@ pub enum TopicCommand {
     DeleteTopic {
         name: String,
     },
-    /// Replaces a topic's overrides (`configs` is the whole new map, not a delta). The
-    /// partition logs keep running with the `LogConfig` they were opened with: `PartitionLog`
-    /// has no setter, so log-level configs (`segment.*`, `retention.*`, `max.message.bytes`,
-    /// `index.interval.bytes`) take effect when the broker next opens the topic (restart).
-    /// Validation rules (`confluent.*`/`charter.*`) take effect at once.
+    /// Replaces a topic's overrides (`configs` is the whole new map, not a delta); the running
+    /// partition logs take the new log settings at once.
     AlterConfigs {
         name: String,
         configs: TopicConfigs,
@@ -97,8 +97,11 @@ impl From<LogError> for TopicError {
     }
 }
 
-impl From<sled::Error> for TopicError {
-    fn from(e: sled::Error) -> Self {
+impl From<JournalError> for TopicError {
+    fn from(e: JournalError) -> Self {
+        if e.is_disk_full() {
+            tracing::error!(error = %e, "topic metadata write failed: the disk is full");
+        }
         TopicError::Storage(e.to_string())
     }
 }
@@ -109,26 +112,46 @@ pub const MAX_PARTITIONS: i32 = 1000;
 /// Every topic of the broker.
 pub struct Topics {
     dir: PathBuf,
-    meta: sled::Tree,
+    store: Arc<MetaStore>,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
 }
 
 impl Topics {
-    /// Opens the topic metadata in `db` and every partition log under `data_dir/kafka`.
-    pub fn open(db: &sled::Db, data_dir: &Path) -> Result<Topics, TopicError> {
+    /// The topics `commands` (replayed from `store`) describe, with every partition log
+    /// opened under `data_dir/kafka`.
+    pub fn open(
+        data_dir: &Path,
+        store: Arc<MetaStore>,
+        commands: &[TopicCommand],
+    ) -> Result<Topics, TopicError> {
         let dir = data_dir.join("kafka");
         std::fs::create_dir_all(&dir).map_err(|e| TopicError::Storage(e.to_string()))?;
-        let meta = db.open_tree("broker-topics")?;
         let topics = Topics {
             dir,
-            meta,
+            store,
             topics: RwLock::new(BTreeMap::new()),
         };
-        for item in topics.meta.iter() {
-            let (_, v) = item?;
-            let cmd: TopicCommand = serde_json::from_slice(&v)
-                .map_err(|e| TopicError::Storage(format!("corrupt topic metadata: {e}")))?;
-            topics.apply(&cmd)?;
+        // Fold the history first, so a topic deleted later in the log is never opened.
+        let mut live: BTreeMap<&str, TopicCommand> = BTreeMap::new();
+        for cmd in commands {
+            match cmd {
+                TopicCommand::CreateTopic { name, .. } => {
+                    live.insert(name, cmd.clone());
+                }
+                TopicCommand::DeleteTopic { name } => {
+                    live.remove(name.as_str());
+                }
+                TopicCommand::AlterConfigs { name, configs } => {
+                    if let Some(TopicCommand::CreateTopic { configs: c, .. }) =
+                        live.get_mut(name.as_str())
+                    {
+                        c.clone_from(configs);
+                    }
+                }
+            }
+        }
+        for cmd in live.values() {
+            topics.apply(cmd)?;
         }
         Ok(topics)
     }
@@ -165,7 +188,19 @@ impl Topics {
             partitions,
             configs,
         };
-        self.persist(name, Some(&cmd))?;
+        // Data left behind by an earlier topic of this name (a delete interrupted by a
+        // crash) is moved aside, never adopted by the new topic.
+        for p in 0..partitions {
+            let d = self.dir.join(format!("{name}-{p}"));
+            if d.exists() {
+                let aside = self
+                    .dir
+                    .join(format!("{name}-{p}.orphan-{}", Uuid::new_v4().simple()));
+                tracing::warn!(from = %d.display(), to = %aside.display(), "moving an earlier topic's partition data aside");
+                std::fs::rename(&d, &aside).map_err(|e| TopicError::Storage(e.to_string()))?;
+            }
+        }
+        self.persist(&cmd)?;
         self.apply(&cmd)?;
         self.get(name).ok_or(TopicError::UnknownTopic)
     }
@@ -175,30 +210,26 @@ impl Topics {
         if !self.read().contains_key(name) {
             return Err(TopicError::UnknownTopic);
         }
-        self.persist(name, None)?;
-        self.apply(&TopicCommand::DeleteTopic {
+        let cmd = TopicCommand::DeleteTopic {
             name: name.to_string(),
-        })
+        };
+        self.persist(&cmd)?;
+        self.apply(&cmd)
     }
 
     /// Replaces the overrides of topic `name` with `new_overrides` (validated, durable, applied).
     ///
-    /// sled keeps one record per topic (the state to replay), so what is stored is the topic's
-    /// `CreateTopic` with the new configs; the in-memory change is the
-    /// [`TopicCommand::AlterConfigs`] command. The map's write lock is held throughout, so a
-    /// concurrent delete cannot be resurrected by this write.
+    /// The map's write lock is held throughout, so a concurrent delete cannot be resurrected
+    /// by this write.
     pub fn alter_configs(&self, name: &str, new_overrides: TopicConfigs) -> Result<(), TopicError> {
         let log = log_config(&new_overrides)?;
         TopicRules::from_configs(&new_overrides).map_err(TopicError::InvalidConfig)?;
         let mut map = self.write();
         let topic = map.get(name).ok_or(TopicError::UnknownTopic)?;
-        let snapshot = TopicCommand::CreateTopic {
+        self.persist(&TopicCommand::AlterConfigs {
             name: name.to_string(),
-            id: topic.id,
-            partitions: topic.partitions.len() as i32,
             configs: new_overrides.clone(),
-        };
-        self.persist(name, Some(&snapshot))?;
+        })?;
         // The running logs take the new settings now, as Kafka's dynamic topic configs do.
         for p in &topic.partitions {
             p.set_config(log.clone())
@@ -223,19 +254,9 @@ impl Topics {
         }
     }
 
-    fn persist(&self, name: &str, cmd: Option<&TopicCommand>) -> Result<(), TopicError> {
-        match cmd {
-            Some(c) => {
-                let bytes =
-                    serde_json::to_vec(c).map_err(|e| TopicError::Storage(e.to_string()))?;
-                self.meta.insert(name.as_bytes(), bytes)?;
-            }
-            None => {
-                self.meta.remove(name.as_bytes())?;
-            }
-        }
-        self.meta.flush()?;
-        Ok(())
+    /// Makes `cmd` durable before it is applied.
+    fn persist(&self, cmd: &TopicCommand) -> Result<(), TopicError> {
+        Ok(self.store.write(&MetaEntry::Topic(cmd.clone()))?)
     }
 
     fn apply(&self, cmd: &TopicCommand) -> Result<(), TopicError> {

@@ -322,6 +322,11 @@ impl Journal {
         lock(&self.inner).next_seq - 1
     }
 
+    /// The sequence number of the last record known to be durable.
+    pub fn durable_seq(&self) -> u64 {
+        lock(&self.flush).durable_seq
+    }
+
     /// Makes every record appended before this call durable, then the watermark. Concurrent
     /// callers share the flush. Blocking: async callers use `spawn_blocking`.
     pub fn sync(&self) -> Result<(), JournalError> {

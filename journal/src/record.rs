@@ -120,7 +120,14 @@ mod tests {
             panic!("first record")
         };
         assert_eq!((seq, payload), (7, &b"hello"[..]));
-        assert_eq!(decode(&buf[len..]), Decoded::Record { seq: 8, payload: b"", len: 16 });
+        assert_eq!(
+            decode(&buf[len..]),
+            Decoded::Record {
+                seq: 8,
+                payload: b"",
+                len: 16
+            }
+        );
 
         // Every proper prefix of a record is short, never a record.
         for cut in 0..len {

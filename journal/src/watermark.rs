@@ -100,7 +100,10 @@ pub fn init(file: &File, w: &Watermark) -> io::Result<()> {
         generation: w.generation.saturating_sub(1),
         ..*w
     };
-    file.write_all_at(&encode(&older), SLOT_OFFSETS[(older.generation % 2) as usize])?;
+    file.write_all_at(
+        &encode(&older),
+        SLOT_OFFSETS[(older.generation % 2) as usize],
+    )?;
     file.write_all_at(&encode(w), SLOT_OFFSETS[(w.generation % 2) as usize])?;
     file.sync_all()
 }
@@ -119,9 +122,21 @@ mod tests {
             .truncate(true)
             .open(dir.path().join("w"))
             .unwrap();
-        init(&f, &Watermark { generation: 1, seq: 0, mark: 0 }).unwrap();
+        init(
+            &f,
+            &Watermark {
+                generation: 1,
+                seq: 0,
+                mark: 0,
+            },
+        )
+        .unwrap();
         assert_eq!(read(&f).unwrap().unwrap().generation, 1);
-        let w2 = Watermark { generation: 2, seq: 10, mark: 5 };
+        let w2 = Watermark {
+            generation: 2,
+            seq: 10,
+            mark: 5,
+        };
         write(&f, &w2).unwrap();
         assert_eq!(read(&f).unwrap(), Some(w2));
 

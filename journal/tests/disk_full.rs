@@ -19,7 +19,10 @@ impl Tmpfs {
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
-        assert!(ok, "mounting a tmpfs failed: this test needs root (CI runs as root)");
+        assert!(
+            ok,
+            "mounting a tmpfs failed: this test needs root (CI runs as root)"
+        );
         Tmpfs(dir)
     }
     fn path(&self) -> &Path {

@@ -37,7 +37,9 @@ fn import(sled_dir: &Path, journal_dir: &Path) -> Result<(), RegistryError> {
         .open()
         .map_err(|e| err(sled_dir, e))?;
     let log = db.open_tree("registry-log").map_err(|e| err(sled_dir, e))?;
-    let meta = db.open_tree("registry-meta").map_err(|e| err(sled_dir, e))?;
+    let meta = db
+        .open_tree("registry-meta")
+        .map_err(|e| err(sled_dir, e))?;
 
     let building = journal_dir.with_extension("importing");
     if building.exists() {
@@ -79,12 +81,7 @@ fn import(sled_dir: &Path, journal_dir: &Path) -> Result<(), RegistryError> {
     Ok(())
 }
 
-fn append(
-    journal: &Journal,
-    entry: &Entry,
-    mark: u64,
-    path: &Path,
-) -> Result<(), RegistryError> {
+fn append(journal: &Journal, entry: &Entry, mark: u64, path: &Path) -> Result<(), RegistryError> {
     let bytes = serde_json::to_vec(entry).map_err(|e| err(path, e))?;
     journal
         .append_marked(&bytes, mark)

@@ -13,7 +13,9 @@ use crate::{Registry, RegistryError};
 
 fn avro(name: &str) -> SchemaRequest {
     SchemaRequest {
-        schema: format!(r#"{{"type":"record","name":"{name}","fields":[{{"name":"f","type":"int"}}]}}"#),
+        schema: format!(
+            r#"{{"type":"record","name":"{name}","fields":[{{"name":"f","type":"int"}}]}}"#
+        ),
         schema_type: SchemaType::Avro,
         ..SchemaRequest::default()
     }
@@ -33,12 +35,18 @@ async fn a_registration_is_invisible_until_its_flush() {
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while reg.store().hold.parked.load(Ordering::SeqCst) == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the write never reached the hook");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the write never reached the hook"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 
     // B is appended to the log but not flushed: nobody may see it.
-    assert!(matches!(reg.schema_by_id(2), Err(RegistryError::SchemaIdNotFound(2))));
+    assert!(matches!(
+        reg.schema_by_id(2),
+        Err(RegistryError::SchemaIdNotFound(2))
+    ));
     assert!(reg.parsed_schema(2).is_err(), "the validator's view");
     assert!(reg.lookup("b-value", &avro("B"), false, false).is_err());
     assert!(reg.version("b-value", VersionSpec::Latest, false).is_err());
@@ -49,7 +57,13 @@ async fn a_registration_is_invisible_until_its_flush() {
     let b = writer.await.unwrap().unwrap();
     assert_eq!(b.id, 2);
     assert_eq!(reg.schema_by_id(2).unwrap().id, 2);
-    assert_eq!(reg.lookup("b-value", &avro("B"), false, false).unwrap().schema.id, 2);
+    assert_eq!(
+        reg.lookup("b-value", &avro("B"), false, false)
+            .unwrap()
+            .schema
+            .id,
+        2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! offsets.
 //!
 //! * [`state`] is one group's state machine (join, sync, heartbeat, leave, expiry).
-//! * [`offsets`] keeps committed offsets durable in sled.
+//! * [`offsets`] keeps committed offsets durable in a journal.
 //!
 //! Each group sits behind its own mutex, held only for in-memory bookkeeping and never across
 //! an await: a JoinGroup or SyncGroup that must wait parks on a one-shot channel, so a slow
@@ -159,13 +159,13 @@ async fn wait<T>(step: Step<Result<T, GroupError>>) -> Result<T, GroupError> {
 }
 
 impl Coordinator {
-    /// A coordinator over the offsets stored in `db`.
-    pub fn open(db: &sled::Db, config: GroupConfig) -> sled::Result<Coordinator> {
-        Ok(Coordinator {
+    /// A coordinator over the committed offsets in `offsets`.
+    pub fn new(offsets: OffsetStore, config: GroupConfig) -> Coordinator {
+        Coordinator {
             groups: Mutex::new(HashMap::new()),
-            offsets: OffsetStore::open(db)?,
+            offsets,
             config,
-        })
+        }
     }
 
     /// The coordinator's settings.

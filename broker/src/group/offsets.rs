@@ -1,14 +1,21 @@
-//! Committed offsets, durable in sled: a commit acknowledged has been flushed to disk.
+//! Committed offsets, durable in a `charter-journal` (`<data>/offsets-journal`): a commit
+//! acknowledged has been flushed to disk, and only then becomes visible to OffsetFetch.
 //!
-//! Keys are `len(group) group len(topic) topic partition` (u16 lengths, big-endian partition),
-//! so one group's offsets are a prefix scan and topic names may hold any byte. Values are
-//! `offset i64, leader epoch i32, commit time i64, metadata` (metadata as UTF-8, a leading
-//! flag byte telling null from empty).
+//! Each commit or delete is one journal record; the offsets live in memory. Commits from
+//! different connections share flushes (group commit): a commit is appended under the state
+//! lock, flushed without it, and applied afterwards together with every earlier record the
+//! flush covered, in journal order, so memory always equals a replay of the durable prefix.
+//! When the log outgrows the live offsets, it is replaced by a snapshot of them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use charter_journal::{Journal, JournalError, Recovery};
+use serde::{Deserialize, Serialize};
 
 /// One committed position, as OffsetCommit sent it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommittedOffset {
     pub offset: i64,
     /// The leader epoch the consumer saw at `offset`; -1 when unknown.
@@ -22,82 +29,158 @@ pub struct CommittedOffset {
 /// A (topic, partition) pair.
 pub type TopicPartition = (String, i32);
 
+/// The journal's directory under the data dir.
+pub const JOURNAL_DIR: &str = "offsets-journal";
+/// The log is compacted once it is larger than this and than 4× the last snapshot.
+const COMPACT_MIN_BYTES: u64 = 8 << 20;
+
+/// One journal record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetEntry {
+    Commit {
+        group: String,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
+    },
+    /// `partitions: None` deletes every offset of the group.
+    Delete {
+        group: String,
+        partitions: Option<Vec<TopicPartition>>,
+    },
+}
+
+type Offsets = BTreeMap<String, BTreeMap<TopicPartition, CommittedOffset>>;
+
+struct State {
+    offsets: Offsets,
+    /// Appended, not yet known durable: applied in order once a flush covers them.
+    pending: VecDeque<(u64, OffsetEntry)>,
+    last_snapshot_bytes: u64,
+}
+
 /// The committed offsets of every group.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OffsetStore {
-    tree: sled::Tree,
+    journal: Arc<Journal>,
+    state: Arc<Mutex<State>>,
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    // Group ids and topic names are bounded by the protocol's i16 string lengths.
-    let len = s.len().min(u16::MAX as usize);
-    out.extend_from_slice(&(len as u16).to_be_bytes());
-    out.extend_from_slice(&s.as_bytes()[..len]);
-}
-
-fn group_prefix(group: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(2 + group.len());
-    put_str(&mut k, group);
-    k
-}
-
-fn key(group: &str, topic: &str, partition: i32) -> Vec<u8> {
-    let mut k = group_prefix(group);
-    put_str(&mut k, topic);
-    k.extend_from_slice(&partition.to_be_bytes());
-    k
-}
-
-/// Splits a key into (group, topic, partition).
-fn parse_key(k: &[u8]) -> Option<(String, String, i32)> {
-    let take_str = |b: &[u8]| -> Option<(String, usize)> {
-        let len = u16::from_be_bytes([*b.first()?, *b.get(1)?]) as usize;
-        let s = std::str::from_utf8(b.get(2..2 + len)?).ok()?;
-        Some((s.to_string(), 2 + len))
-    };
-    let (group, used) = take_str(k)?;
-    let (topic, used2) = take_str(&k[used..])?;
-    let p = k.get(used + used2..used + used2 + 4)?;
-    Some((group, topic, i32::from_be_bytes([p[0], p[1], p[2], p[3]])))
-}
-
-fn encode_value(c: &CommittedOffset) -> Vec<u8> {
-    let mut v = Vec::with_capacity(21 + c.metadata.as_ref().map_or(0, String::len));
-    v.extend_from_slice(&c.offset.to_be_bytes());
-    v.extend_from_slice(&c.leader_epoch.to_be_bytes());
-    v.extend_from_slice(&c.commit_timestamp.to_be_bytes());
-    match &c.metadata {
-        None => v.push(0),
-        Some(m) => {
-            v.push(1);
-            v.extend_from_slice(m.as_bytes());
-        }
+impl std::fmt::Debug for OffsetStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OffsetStore").finish_non_exhaustive()
     }
-    v
 }
 
-fn decode_value(v: &[u8]) -> Option<CommittedOffset> {
-    let offset = i64::from_be_bytes(v.get(0..8)?.try_into().ok()?);
-    let leader_epoch = i32::from_be_bytes(v.get(8..12)?.try_into().ok()?);
-    let commit_timestamp = i64::from_be_bytes(v.get(12..20)?.try_into().ok()?);
-    let metadata = match v.get(20)? {
-        0 => None,
-        _ => Some(String::from_utf8_lossy(&v[21..]).into_owned()),
-    };
-    Some(CommittedOffset {
-        offset,
-        leader_epoch,
-        metadata,
-        commit_timestamp,
-    })
+fn apply(offsets: &mut Offsets, entry: OffsetEntry) {
+    match entry {
+        OffsetEntry::Commit { group, offsets: os } => {
+            offsets.entry(group).or_default().extend(os);
+        }
+        OffsetEntry::Delete { group, partitions } => match partitions {
+            None => {
+                offsets.remove(&group);
+            }
+            Some(ps) => {
+                if let Some(g) = offsets.get_mut(&group) {
+                    for tp in &ps {
+                        g.remove(tp);
+                    }
+                    if g.is_empty() {
+                        offsets.remove(&group);
+                    }
+                }
+            }
+        },
+    }
 }
 
 impl OffsetStore {
-    /// Offsets kept in the `group-offsets` tree of `db`.
-    pub fn open(db: &sled::Db) -> sled::Result<OffsetStore> {
+    /// Opens (or creates) the offsets journal in `dir` and replays it.
+    pub fn open(dir: &Path, recovery: Recovery) -> Result<OffsetStore, JournalError> {
+        let (journal, replay) = Journal::open_with(dir, recovery)?;
+        let undecodable = |seq: u64, e: serde_json::Error| JournalError::Damaged {
+            path: dir.to_path_buf(),
+            detail: format!("record {seq} is not an offsets entry: {e}"),
+        };
+        let mut offsets = Offsets::new();
+        let last_snapshot_bytes = replay.snapshot.as_ref().map_or(0, |s| s.len() as u64);
+        if let Some(snap) = replay.snapshot {
+            let groups: Vec<OffsetEntry> =
+                serde_json::from_slice(&snap).map_err(|e| undecodable(0, e))?;
+            for entry in groups {
+                apply(&mut offsets, entry);
+            }
+        }
+        for (seq, payload) in replay.records {
+            let entry = serde_json::from_slice(&payload).map_err(|e| undecodable(seq, e))?;
+            apply(&mut offsets, entry);
+        }
         Ok(OffsetStore {
-            tree: db.open_tree("group-offsets")?,
+            journal: Arc::new(journal),
+            state: Arc::new(Mutex::new(State {
+                offsets,
+                pending: VecDeque::new(),
+                last_snapshot_bytes,
+            })),
         })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes `entry` durable, then visible.
+    async fn write(&self, entry: OffsetEntry) -> Result<(), JournalError> {
+        let bytes = serde_json::to_vec(&entry).map_err(|e| JournalError::Damaged {
+            path: self.journal.dir().to_path_buf(),
+            detail: format!("unencodable entry: {e}"),
+        })?;
+        {
+            let mut st = self.lock();
+            let seq = self.journal.append(&bytes)?;
+            st.pending.push_back((seq, entry));
+        }
+        let journal = self.journal.clone();
+        tokio::task::spawn_blocking(move || journal.sync())
+            .await
+            .map_err(|e| JournalError::Poisoned {
+                path: self.journal.dir().to_path_buf(),
+                reason: e.to_string(),
+            })??;
+        let mut st = self.lock();
+        let durable = self.journal.durable_seq();
+        while st.pending.front().is_some_and(|(seq, _)| *seq <= durable) {
+            if let Some((_, e)) = st.pending.pop_front() {
+                apply(&mut st.offsets, e);
+            }
+        }
+        self.maybe_compact(&mut st);
+        Ok(())
+    }
+
+    /// Replaces the log with a snapshot when it has grown well past the live offsets.
+    fn maybe_compact(&self, st: &mut State) {
+        let bytes = self.journal.log_bytes();
+        if bytes < COMPACT_MIN_BYTES.max(4 * st.last_snapshot_bytes) || !st.pending.is_empty() {
+            return;
+        }
+        // Appends happen under this same lock, so the snapshot covers the whole log. It is
+        // one commit entry per group (JSON maps cannot have (topic, partition) keys).
+        let groups: Vec<OffsetEntry> = st
+            .offsets
+            .iter()
+            .map(|(g, os)| OffsetEntry::Commit {
+                group: g.clone(),
+                offsets: os.iter().map(|(tp, c)| (tp.clone(), c.clone())).collect(),
+            })
+            .collect();
+        match serde_json::to_vec(&groups) {
+            Ok(snap) => match self.journal.compact(&snap) {
+                Ok(()) => st.last_snapshot_bytes = snap.len() as u64,
+                Err(e) => tracing::warn!(error = %e, "compacting the offsets journal failed"),
+            },
+            Err(e) => tracing::warn!(error = %e, "encoding the offsets snapshot failed"),
+        }
     }
 
     /// Stores `offsets` for `group` atomically and waits until they are on disk.
@@ -105,47 +188,41 @@ impl OffsetStore {
         &self,
         group: &str,
         offsets: &[(TopicPartition, CommittedOffset)],
-    ) -> sled::Result<()> {
-        let mut batch = sled::Batch::default();
-        for ((topic, partition), c) in offsets {
-            batch.insert(key(group, topic, *partition), encode_value(c));
-        }
-        self.tree.apply_batch(batch)?;
-        self.tree.flush_async().await?;
-        Ok(())
+    ) -> Result<(), JournalError> {
+        self.write(OffsetEntry::Commit {
+            group: group.to_string(),
+            offsets: offsets.to_vec(),
+        })
+        .await
     }
 
     /// The committed offset of one partition.
     pub fn get(&self, group: &str, topic: &str, partition: i32) -> Option<CommittedOffset> {
-        let v = self.tree.get(key(group, topic, partition)).ok()??;
-        decode_value(&v)
+        self.lock()
+            .offsets
+            .get(group)?
+            .get(&(topic.to_string(), partition))
+            .cloned()
     }
 
     /// Every committed offset of `group`, ordered by topic and partition.
     pub fn all(&self, group: &str) -> Vec<(TopicPartition, CommittedOffset)> {
-        self.tree
-            .scan_prefix(group_prefix(group))
-            .filter_map(Result::ok)
-            .filter_map(|(k, v)| {
-                let (_, topic, partition) = parse_key(&k)?;
-                Some(((topic, partition), decode_value(&v)?))
-            })
-            .collect()
+        self.lock().offsets.get(group).map_or_else(Vec::new, |g| {
+            g.iter().map(|(tp, c)| (tp.clone(), c.clone())).collect()
+        })
     }
 
-    /// Whether `group` has any committed offset (without reading them all).
+    /// Whether `group` has any committed offset.
     pub fn has_any(&self, group: &str) -> bool {
-        self.tree.scan_prefix(group_prefix(group)).next().is_some()
+        self.lock()
+            .offsets
+            .get(group)
+            .is_some_and(|g| !g.is_empty())
     }
 
     /// Groups that have at least one committed offset.
     pub fn groups(&self) -> BTreeSet<String> {
-        self.tree
-            .iter()
-            .keys()
-            .filter_map(Result::ok)
-            .filter_map(|k| parse_key(&k).map(|(g, _, _)| g))
-            .collect()
+        self.lock().offsets.keys().cloned().collect()
     }
 
     /// Deletes the given partitions' offsets of `group` (all of them when `None`).
@@ -153,27 +230,16 @@ impl OffsetStore {
         &self,
         group: &str,
         partitions: Option<&[TopicPartition]>,
-    ) -> sled::Result<()> {
-        let mut batch = sled::Batch::default();
-        match partitions {
-            Some(ps) => {
-                for (topic, p) in ps {
-                    batch.remove(key(group, topic, *p));
-                }
-            }
-            None => {
-                for k in self.tree.scan_prefix(group_prefix(group)).keys() {
-                    batch.remove(k?);
-                }
-            }
-        }
-        self.tree.apply_batch(batch)?;
-        self.tree.flush_async().await?;
-        Ok(())
+    ) -> Result<(), JournalError> {
+        self.write(OffsetEntry::Delete {
+            group: group.to_string(),
+            partitions: partitions.map(<[TopicPartition]>::to_vec),
+        })
+        .await
     }
 
     /// Deletes `group`'s offsets committed before `cutoff_ms`; returns how many went.
-    pub async fn expire(&self, group: &str, cutoff_ms: i64) -> sled::Result<usize> {
+    pub async fn expire(&self, group: &str, cutoff_ms: i64) -> Result<usize, JournalError> {
         let expired: Vec<TopicPartition> = self
             .all(group)
             .into_iter()
@@ -200,12 +266,14 @@ mod tests {
         }
     }
 
+    fn t(s: &str, p: i32) -> TopicPartition {
+        (s.to_string(), p)
+    }
+
     #[tokio::test]
     async fn commits_round_trip_and_stay_per_group() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path()).unwrap();
-        let store = OffsetStore::open(&db).unwrap();
-        let t = |s: &str, p| (s.to_string(), p);
+        let store = OffsetStore::open(&dir.path().join("o"), Recovery::Strict).unwrap();
         store
             .commit(
                 "g1",
@@ -225,11 +293,7 @@ mod tests {
             Some(committed(5, Some("meta"), 10))
         );
         assert_eq!(store.get("g1", "a", 1), Some(committed(7, None, 10)));
-        assert_eq!(
-            store.all("g1").len(),
-            2,
-            "g10 must not leak into g1's prefix"
-        );
+        assert_eq!(store.all("g1").len(), 2, "g10 must not leak into g1");
         assert_eq!(store.all("g10")[0].1.metadata.as_deref(), Some(""));
         assert_eq!(
             store.groups().into_iter().collect::<Vec<_>>(),
@@ -239,5 +303,58 @@ mod tests {
         assert!(store.all("g1").is_empty());
         store.delete("g10", None).await.unwrap();
         assert!(store.groups().is_empty());
+    }
+
+    #[tokio::test]
+    async fn offsets_survive_reopen_and_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("o");
+        {
+            let store = OffsetStore::open(&path, Recovery::Strict).unwrap();
+            // Enough commits of one partition to pass the compaction threshold.
+            let meta = "m".repeat(4096);
+            for i in 0..2500 {
+                store
+                    .commit("g", &[(t("a", 0), committed(i, Some(&meta), i))])
+                    .await
+                    .unwrap();
+            }
+            store
+                .commit("h", &[(t("b", 3), committed(9, None, 1))])
+                .await
+                .unwrap();
+            store.delete("h", Some(&[t("b", 3)])).await.unwrap();
+            assert!(store.journal.log_bytes() < COMPACT_MIN_BYTES);
+        }
+        let store = OffsetStore::open(&path, Recovery::Strict).unwrap();
+        assert_eq!(store.get("g", "a", 0).unwrap().offset, 2499);
+        assert!(!store.has_any("h"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_commits_leave_memory_equal_to_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("o");
+        let store = OffsetStore::open(&path, Recovery::Strict).unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for i in 0..50 {
+                        store
+                            .commit("g", &[(t("a", 0), committed(w * 1000 + i, None, 0))])
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let live = store.get("g", "a", 0).unwrap();
+        drop(store);
+        let reopened = OffsetStore::open(&path, Recovery::Strict).unwrap();
+        assert_eq!(reopened.get("g", "a", 0).unwrap(), live);
     }
 }

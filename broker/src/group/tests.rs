@@ -18,8 +18,8 @@ fn config() -> GroupConfig {
 
 fn coordinator(cfg: GroupConfig) -> (tempfile::TempDir, Arc<Coordinator>) {
     let dir = tempfile::tempdir().unwrap();
-    let db = sled::open(dir.path()).unwrap();
-    (dir, Arc::new(Coordinator::open(&db, cfg).unwrap()))
+    let offsets = OffsetStore::open(&dir.path().join("offsets"), Default::default()).unwrap();
+    (dir, Arc::new(Coordinator::new(offsets, cfg)))
 }
 
 fn join_req(member_id: &str, instance: Option<&str>, session_ms: i32) -> JoinRequest {

@@ -429,10 +429,15 @@ mod tests {
     };
     use kafka_protocol::protocol::Encodable;
 
+    fn open_topics(d: &std::path::Path) -> Topics {
+        let (store, replay) =
+            crate::meta::MetaStore::open(&d.join("meta"), Default::default()).unwrap();
+        Topics::open(d, std::sync::Arc::new(store), &replay.topics).unwrap()
+    }
+
     fn topics() -> (tempfile::TempDir, Topics) {
         let d = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let t = Topics::open(&db, d.path()).unwrap();
+        let t = open_topics(d.path());
         (d, t)
     }
 
@@ -623,10 +628,8 @@ mod tests {
     #[test]
     fn altered_configs_survive_reopen() {
         let d = tempfile::tempdir().unwrap();
-        let db_dir = tempfile::tempdir().unwrap();
         {
-            let db = sled::open(db_dir.path()).unwrap();
-            let t = Topics::open(&db, d.path()).unwrap();
+            let t = open_topics(d.path());
             t.create("t", 3, TopicConfigs::new()).unwrap();
             let id = t.get("t").unwrap().id;
             assert_eq!(
@@ -645,10 +648,8 @@ mod tests {
             assert_eq!(log.message_timestamp_type, TimestampType::LogAppendTime);
             // Incremental: the earlier override stays.
             assert_eq!(log.segment_bytes, 100000);
-            db.flush().unwrap();
         }
-        let db = sled::open(db_dir.path()).unwrap();
-        let t = Topics::open(&db, d.path()).unwrap();
+        let t = open_topics(d.path());
         let topic = t.get("t").unwrap();
         assert_eq!(topic.partitions.len(), 3);
         assert_eq!(topic.configs["segment.bytes"], "100000");

@@ -115,8 +115,18 @@ pub async fn dispatch(
         ApiKey::InitProducerId => {
             let _: InitProducerIdRequest = decode(&mut body, version)?;
             let mut resp = InitProducerIdResponse::default();
-            resp.producer_id = ProducerId(broker.fresh_producer_id());
-            resp.producer_epoch = 0;
+            match broker.fresh_producer_id() {
+                Ok(id) => {
+                    resp.producer_id = ProducerId(id);
+                    resp.producer_epoch = 0;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reserving producer ids failed");
+                    resp.producer_id = ProducerId(-1);
+                    resp.producer_epoch = -1;
+                    resp.error_code = 15; // COORDINATOR_NOT_AVAILABLE: retriable
+                }
+            }
             encode(api, version, correlation_id, &resp)?
         }
         ApiKey::DescribeConfigs => {

@@ -11,7 +11,6 @@ mod configs;
 mod groups;
 mod handlers;
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -21,7 +20,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
-use crate::group::{Coordinator, GroupConfig};
+use charter_journal::Recovery;
+
+use crate::group::{offsets, Coordinator, GroupConfig, OffsetStore};
+use crate::meta::{MetaEntry, MetaStore};
 use crate::topics::Topics;
 
 /// Broker settings.
@@ -63,9 +65,9 @@ pub struct Broker {
     pub cluster_id: String,
     /// Woken after every append, so fetches waiting for `min_bytes` re-check.
     appended: Notify,
-    /// Producer ids handed out; seeded from sled so ids stay fresh across restarts.
-    next_producer_id: AtomicI64,
-    db: sled::Db,
+    /// Producer ids: the next to hand out, and the end of the durably reserved block.
+    producer_ids: std::sync::Mutex<(i64, i64)>,
+    meta: Arc<MetaStore>,
     /// The in-process registry records are validated against (no HTTP hop).
     pub registry: Arc<charter_registry::Registry>,
     /// Consumer groups and committed offsets.
@@ -73,62 +75,83 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// A broker over `topics`, with cluster id and producer ids kept in `db`.
-    pub fn new(
-        config: BrokerConfig,
-        topics: Topics,
-        db: sled::Db,
-        registry: Arc<charter_registry::Registry>,
-    ) -> Result<Broker, sled::Error> {
-        let meta = db.open_tree("broker-meta")?;
-        let cluster_id = match meta.get("cluster-id")? {
-            Some(v) => String::from_utf8_lossy(&v).into_owned(),
-            None => {
-                let id = uuid::Uuid::new_v4().simple().to_string()[..22].to_string();
-                meta.insert("cluster-id", id.as_bytes())?;
-                meta.flush()?;
-                id
-            }
-        };
-        // Producer ids come in blocks reserved durably, so none repeats after a restart.
-        let start = db.generate_id()? as i64 * PRODUCER_ID_BLOCK;
-        let coordinator = Coordinator::open(&db, config.group.clone())?;
-        Ok(Broker {
-            config,
-            topics,
-            cluster_id,
-            appended: Notify::new(),
-            next_producer_id: AtomicI64::new(start),
-            db,
-            registry,
-            coordinator,
-        })
-    }
-
-    /// Opens the broker's metadata (sled, under `data_dir/broker-meta`) and its topics (under
-    /// `data_dir/kafka`), validating against `registry`.
+    /// Opens the broker's metadata (`data_dir/broker-journal`), committed offsets
+    /// (`data_dir/offsets-journal`) and topics (`data_dir/kafka`), validating against
+    /// `registry`. Damaged metadata is refused.
     pub fn open(
         config: BrokerConfig,
         data_dir: &std::path::Path,
         registry: Arc<charter_registry::Registry>,
     ) -> Result<Broker, OpenError> {
-        let db = sled::Config::new()
-            .path(data_dir.join("broker-meta"))
-            .open()?;
-        let topics = Topics::open(&db, data_dir)?;
-        Ok(Broker::new(config, topics, db, registry)?)
+        Self::open_with(config, data_dir, registry, Recovery::Strict)
     }
 
-    /// A producer id never handed out before.
-    fn fresh_producer_id(&self) -> i64 {
-        let id = self.next_producer_id.fetch_add(1, Ordering::SeqCst);
-        if (id + 1) % PRODUCER_ID_BLOCK == 0 {
-            if let Ok(block) = self.db.generate_id() {
-                let next = block as i64 * PRODUCER_ID_BLOCK;
-                self.next_producer_id.fetch_max(next, Ordering::SeqCst);
+    /// [`Broker::open`], with the operator's choice about damaged metadata.
+    pub fn open_with(
+        config: BrokerConfig,
+        data_dir: &std::path::Path,
+        registry: Arc<charter_registry::Registry>,
+        recovery: Recovery,
+    ) -> Result<Broker, OpenError> {
+        crate::migrate::import_sled_if_present(data_dir)?;
+        let (meta, replay) = MetaStore::open(&data_dir.join(crate::meta::JOURNAL_DIR), recovery)?;
+        let meta = Arc::new(meta);
+        let topics = Topics::open(data_dir, meta.clone(), &replay.topics)?;
+        let offsets = OffsetStore::open(&data_dir.join(offsets::JOURNAL_DIR), recovery)?;
+        let cluster_id = match replay.cluster_id {
+            Some(id) => id,
+            None => {
+                let id = uuid::Uuid::new_v4().simple().to_string()[..22].to_string();
+                meta.write(&MetaEntry::ClusterId(id.clone()))?;
+                id
+            }
+        };
+        // Producer ids come in blocks reserved durably (at the first InitProducerId, so a
+        // start writes nothing), so none repeats after a restart.
+        let start = replay.producer_id_floor.max(0);
+        let coordinator = Coordinator::new(offsets, config.group.clone());
+        Ok(Broker {
+            config,
+            topics,
+            cluster_id,
+            appended: Notify::new(),
+            producer_ids: std::sync::Mutex::new((start, start)),
+            meta,
+            registry,
+            coordinator,
+        })
+    }
+
+    /// A producer id never handed out before (reserving a new block durably when one runs
+    /// out); an error when the reservation cannot be written.
+    fn fresh_producer_id(&self) -> Result<i64, charter_journal::JournalError> {
+        let mut ids = self.producer_ids.lock().unwrap_or_else(|p| p.into_inner());
+        if ids.0 >= ids.1 {
+            let next = ids.0 + PRODUCER_ID_BLOCK;
+            self.meta.write(&MetaEntry::ProducerIdBlock { next })?;
+            ids.1 = next;
+        }
+        let id = ids.0;
+        ids.0 += 1;
+        Ok(id)
+    }
+
+    /// Clean shutdown: flushes every partition and records its recovery point. Returns what
+    /// could not be flushed (the caller exits non-zero).
+    pub fn close(&self) -> Result<(), String> {
+        let mut failures = Vec::new();
+        for topic in self.topics.all() {
+            for (p, log) in topic.partitions.iter().enumerate() {
+                if let Err(e) = log.close() {
+                    failures.push(format!("{}-{p}: {e}", topic.name));
+                }
             }
         }
-        id
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        }
     }
 }
 
@@ -229,7 +252,9 @@ impl Drop for AbortOnDrop {
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("broker metadata: {0}")]
-    Metadata(#[from] sled::Error),
+    Metadata(#[from] charter_journal::JournalError),
+    #[error("{0}")]
+    Import(String),
     #[error("topics: {0}")]
     Topics(#[from] crate::topics::TopicError),
 }
