@@ -90,9 +90,15 @@ pub struct Registered {
 
 /// The schema registry.
 pub struct Registry {
+    /// What readers see: only durable batches.
     state: RwLock<State>,
     store: Store,
-    writes: tokio::sync::Mutex<()>,
+    /// The writers' state: every batch appended, durable or not. Writers validate against it
+    /// under this mutex, so a batch still waiting for its flush is already taken into account
+    /// (its id is not handed out twice) while readers cannot see it yet.
+    writes: tokio::sync::Mutex<State>,
+    /// Batches appended but not yet applied to `state`, in log order.
+    pending: std::sync::Mutex<std::collections::VecDeque<(u64, Vec<Command>)>>,
     parsed: ParseCache,
     cluster_id: String,
 }
@@ -108,20 +114,24 @@ impl Registry {
     pub fn open_with(data_dir: &Path, recovery: Recovery) -> Result<Registry, RegistryError> {
         let opened = Store::open(data_dir, recovery)?;
         let store = opened.store;
-        let mut state = State::new();
-        for batch in &opened.batches {
-            for cmd in batch {
-                state.apply(cmd);
+        let replay = || {
+            let mut state = State::new();
+            for batch in &opened.batches {
+                for cmd in batch {
+                    state.apply(cmd);
+                }
             }
-        }
-        if state.next_id() < opened.next_id_floor {
-            // Only after an accepted loss: ids handed out before it stay retired.
+            // Only below the floor after an accepted loss: ids handed out before it stay
+            // retired.
+            state.raise_next_id(opened.next_id_floor);
+            state
+        };
+        let state = replay();
+        if state.next_id() == opened.next_id_floor && opened.accepted_loss.is_some() {
             tracing::warn!(
-                replayed = state.next_id(),
-                floor = opened.next_id_floor,
+                next_id = state.next_id(),
                 "schema ids continue after the largest ever acknowledged"
             );
-            state.raise_next_id(opened.next_id_floor);
         }
         let cluster_id = match opened.meta.iter().rev().find(|(k, _)| k == "cluster-id") {
             Some((_, v)) => v.clone(),
@@ -137,9 +147,10 @@ impl Registry {
             "registry opened"
         );
         Ok(Registry {
+            writes: tokio::sync::Mutex::new(replay()),
             state: RwLock::new(state),
+            pending: Default::default(),
             store,
-            writes: tokio::sync::Mutex::new(()),
             parsed: ParseCache::default(),
             cluster_id,
         })
@@ -161,23 +172,43 @@ impl Registry {
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Persists a batch, waits until it is on disk, then applies it. Called with the write
-    /// mutex held, so batches are applied in the order they were written.
-    async fn commit(&self, batch: Vec<Command>) -> Result<(), RegistryError> {
-        if batch.is_empty() {
-            return Ok(());
+    /// Appends a batch and applies it to the writers' state under the write mutex, releases
+    /// the mutex, waits until the batch is on disk (sharing the flush with every writer that
+    /// appended meanwhile: group commit), then makes every durable batch visible to readers,
+    /// in log order. An empty batch still waits: what the writer's answer names may be a
+    /// batch of another writer that is not durable yet.
+    async fn commit(
+        &self,
+        mut ahead: tokio::sync::MutexGuard<'_, State>,
+        batch: Vec<Command>,
+    ) -> Result<(), RegistryError> {
+        if !batch.is_empty() {
+            let next_id = batch
+                .iter()
+                .filter_map(|c| match c {
+                    Command::CreateSchema { id, .. } => Some(id.saturating_add(1)),
+                    _ => None,
+                })
+                .fold(ahead.next_id(), SchemaId::max);
+            let seq = self.store.append(&batch, next_id)?;
+            for cmd in &batch {
+                ahead.apply(cmd);
+            }
+            lock(&self.pending).push_back((seq, batch));
         }
-        let next_id = batch
-            .iter()
-            .filter_map(|c| match c {
-                Command::CreateSchema { id, .. } => Some(id.saturating_add(1)),
-                _ => None,
-            })
-            .fold(self.read().next_id(), SchemaId::max);
-        self.store.write(&batch, next_id).await?;
-        let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
-        for cmd in &batch {
-            st.apply(cmd);
+        drop(ahead);
+        self.store.sync().await?;
+        let durable = self.store.durable_seq();
+        let mut pending = lock(&self.pending);
+        if pending.front().is_some_and(|(seq, _)| *seq <= durable) {
+            let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
+            while pending.front().is_some_and(|(seq, _)| *seq <= durable) {
+                if let Some((_, batch)) = pending.pop_front() {
+                    for cmd in &batch {
+                        st.apply(cmd);
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -431,12 +462,11 @@ impl Registry {
         normalize: bool,
     ) -> Result<Registered, RegistryError> {
         validate_subject(subject)?;
-        let _w = self.writes.lock().await;
+        let w = self.writes.lock().await;
         let (batch, outcome) = 'plan: {
-            let st = self.read();
-            let mode = effective_mode(&st, subject);
-            let normalize =
-                normalize || self.effective_config(&st, subject).normalize == Some(true);
+            let st = &*w;
+            let mode = effective_mode(st, subject);
+            let normalize = normalize || self.effective_config(st, subject).normalize == Some(true);
             let latest_live = st
                 .versions(subject)
                 .and_then(|vs| vs.iter().rev().find(|(_, e)| !e.deleted))
@@ -461,7 +491,7 @@ impl Registry {
             }
 
             let importing = mode == Mode::Import;
-            let (refs, ref_texts) = resolve_references(&st, &req.references)?;
+            let (refs, ref_texts) = resolve_references(st, &req.references)?;
             let parsed = ParsedSchema::parse(req.schema_type, &req.schema, &ref_texts, !importing)?;
             let text = if normalize {
                 parsed.normalized()
@@ -543,13 +573,13 @@ impl Registry {
             };
 
             if !importing {
-                let level = self.effective_level(&st, subject);
-                let previous = self.live_history(&st, subject)?;
+                let level = self.effective_level(st, subject);
+                let previous = self.live_history(st, subject)?;
                 let result = compat::check(
                     level,
                     &parsed,
                     &previous,
-                    self.effective_policy(&st, subject),
+                    self.effective_policy(st, subject),
                 );
                 if !result.is_compatible {
                     return Err(RegistryError::Incompatible {
@@ -605,8 +635,7 @@ impl Registry {
             });
             (batch, (id, version, ts))
         };
-        self.commit(batch).await?;
-        drop(_w);
+        self.commit(w, batch).await?;
         let (id, version, ts) = outcome;
         let schema = self
             .read()
@@ -750,14 +779,14 @@ impl Registry {
         spec: VersionSpec,
         permanent: bool,
     ) -> Result<Version, RegistryError> {
-        let _w = self.writes.lock().await;
+        let w = self.writes.lock().await;
         let (batch, version) = {
-            let st = self.read();
+            let st = &*w;
             if st.versions(subject).is_none() {
                 return Err(RegistryError::SubjectNotFound(subject.to_string()));
             }
-            check_writable(&st, subject)?;
-            let v = view(&st, subject, spec, true)?;
+            check_writable(st, subject)?;
+            let v = view(st, subject, spec, true)?;
             let mut batch = Vec::new();
             if permanent {
                 if !v.entry.deleted {
@@ -795,8 +824,7 @@ impl Registry {
             }
             (batch, v.version)
         };
-        self.commit(batch).await?;
-        drop(_w);
+        self.commit(w, batch).await?;
         Ok(version)
     }
 
@@ -806,13 +834,13 @@ impl Registry {
         subject: &str,
         permanent: bool,
     ) -> Result<Vec<Version>, RegistryError> {
-        let _w = self.writes.lock().await;
+        let w = self.writes.lock().await;
         let (batch, versions) = {
-            let st = self.read();
+            let st = &*w;
             let vs = st
                 .versions(subject)
                 .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
-            check_writable(&st, subject)?;
+            check_writable(st, subject)?;
             let live: Vec<Version> = vs
                 .iter()
                 .filter(|(_, e)| !e.deleted)
@@ -863,8 +891,7 @@ impl Registry {
             }
             (batch, versions)
         };
-        self.commit(batch).await?;
-        drop(_w);
+        self.commit(w, batch).await?;
         Ok(versions)
     }
 
@@ -938,10 +965,10 @@ impl Registry {
         if let Some(s) = subject {
             validate_subject(s)?;
         }
-        let _w = self.writes.lock().await;
+        let w = self.writes.lock().await;
         let (batch, stored) = {
-            let st = self.read();
-            check_writable(&st, subject.unwrap_or(""))?;
+            let st = &*w;
+            check_writable(st, subject.unwrap_or(""))?;
             let stored = st
                 .config(subject)
                 .cloned()
@@ -955,19 +982,18 @@ impl Registry {
                 stored,
             )
         };
-        self.commit(batch).await?;
-        drop(_w);
+        self.commit(w, batch).await?;
         Ok(stored)
     }
 
     /// `DELETE /config[/{s}]`: returns the config that was removed.
     pub async fn delete_config(&self, subject: Option<&str>) -> Result<Config, RegistryError> {
-        let _w = self.writes.lock().await;
+        let w = self.writes.lock().await;
         let (batch, previous) = {
-            let st = self.read();
-            check_writable(&st, subject.unwrap_or(""))?;
+            let st = &*w;
+            check_writable(st, subject.unwrap_or(""))?;
             let previous = match subject {
-                None => self.global_config(&st),
+                None => self.global_config(st),
                 Some(s) => st
                     .config(Some(s))
                     .cloned()
@@ -980,8 +1006,7 @@ impl Registry {
                 previous,
             )
         };
-        self.commit(batch).await?;
-        drop(_w);
+        self.commit(w, batch).await?;
         Ok(previous)
     }
 
@@ -1014,9 +1039,9 @@ impl Registry {
         if let Some(s) = subject {
             validate_subject(s)?;
         }
-        let _w = self.writes.lock().await;
+        let w = self.writes.lock().await;
         let batch = {
-            let st = self.read();
+            let st = &*w;
             if mode == Mode::Import && !force {
                 let non_empty = match subject {
                     None => st.subjects().any(|(_, vs)| vs.values().any(|e| !e.deleted)),
@@ -1033,16 +1058,15 @@ impl Registry {
                 mode,
             }]
         };
-        self.commit(batch).await?;
-        drop(_w);
+        self.commit(w, batch).await?;
         Ok(mode)
     }
 
     /// `DELETE /mode[/{s}]`: returns the mode that was removed.
     pub async fn delete_mode(&self, subject: Option<&str>) -> Result<Mode, RegistryError> {
-        let _w = self.writes.lock().await;
+        let w = self.writes.lock().await;
         let (batch, previous) = {
-            let st = self.read();
+            let st = &*w;
             let previous = match subject {
                 None => st.mode(None).unwrap_or(Mode::ReadWrite),
                 Some(s) => st
@@ -1056,8 +1080,7 @@ impl Registry {
                 previous,
             )
         };
-        self.commit(batch).await?;
-        drop(_w);
+        self.commit(w, batch).await?;
         Ok(previous)
     }
 }
@@ -1196,6 +1219,10 @@ fn collect_texts(
     }
     texts.push((name.to_string(), v.schema.content.schema.clone()));
     Ok(())
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn now_ms() -> i64 {

@@ -92,17 +92,20 @@ impl Store {
         })
     }
 
-    /// Appends a batch and waits until it is on disk. `next_id` is the registry's next schema
-    /// id once the batch is applied; it is kept in the watermark.
-    pub async fn write(&self, batch: &[Command], next_id: SchemaId) -> Result<(), RegistryError> {
+    /// Appends a batch (not durable until [`Store::sync`]) and returns its sequence number.
+    /// `next_id` is the registry's next schema id once the batch is applied; the watermark
+    /// keeps it.
+    pub fn append(&self, batch: &[Command], next_id: SchemaId) -> Result<u64, RegistryError> {
         let bytes = serde_json::to_vec(&Entry::Batch(batch.to_vec()))
             .map_err(|e| RegistryError::Store(e.to_string()))?;
         self.journal
             .append_marked(&bytes, next_id.max(0) as u64)
-            .map_err(store_err)?;
-        #[cfg(test)]
-        self.hold.wait().await;
-        self.sync().await
+            .map_err(store_err)
+    }
+
+    /// The sequence number of the last batch known to be on disk.
+    pub fn durable_seq(&self) -> u64 {
+        self.journal.durable_seq()
     }
 
     /// Records a named value durably.
@@ -128,7 +131,9 @@ impl Store {
     }
 
     /// Waits until everything appended so far is durable (group commit in the journal).
-    async fn sync(&self) -> Result<(), RegistryError> {
+    pub async fn sync(&self) -> Result<(), RegistryError> {
+        #[cfg(test)]
+        self.hold.wait().await;
         let journal = self.journal.clone();
         tokio::task::spawn_blocking(move || journal.sync())
             .await

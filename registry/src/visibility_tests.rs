@@ -84,3 +84,51 @@ async fn ids_survive_a_reopen_and_are_never_reused() {
     let r = reg.register("new", avro("New"), false).await.unwrap();
     assert_eq!(r.id, 6);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_share_flushes_and_never_share_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Arc::new(Registry::open(dir.path()).unwrap());
+    let tasks: Vec<_> = (0..16)
+        .map(|w| {
+            let reg = reg.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                for i in 0..20 {
+                    // Even i: a schema every writer registers; odd: this writer's own.
+                    let name = if i % 2 == 0 {
+                        format!("Shared{i}")
+                    } else {
+                        format!("W{w}N{i}")
+                    };
+                    let r = reg
+                        .register(&format!("{name}-value"), avro(&name), false)
+                        .await
+                        .unwrap();
+                    // What a writer was told is visible to it at once.
+                    assert_eq!(reg.schema_by_id(r.id).unwrap().id, r.id);
+                    got.push((name, r.id));
+                }
+                got
+            })
+        })
+        .collect();
+    let mut by_name = std::collections::HashMap::new();
+    let mut names_by_id = std::collections::HashMap::new();
+    for t in tasks {
+        for (name, id) in t.await.unwrap() {
+            assert_eq!(*by_name.entry(name.clone()).or_insert(id), id, "{name}");
+            assert_eq!(
+                *names_by_id.entry(id).or_insert(name.clone()),
+                name,
+                "id {id}"
+            );
+        }
+    }
+    assert_eq!(by_name.len(), 10 + 16 * 10);
+    drop(reg);
+    let reg = Registry::open(dir.path()).unwrap();
+    for (name, id) in by_name {
+        assert!(reg.schema_by_id(id).unwrap().content.schema.contains(&name));
+    }
+}
