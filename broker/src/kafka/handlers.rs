@@ -429,9 +429,17 @@ async fn fetch(broker: &Broker, req: FetchRequest) -> FetchResponse {
 }
 
 /// One pass over the requested partitions; returns the response and the record bytes in it.
+///
+/// The response holds at most the request's MaxBytes of records and each partition at most
+/// its partition MaxBytes, except (KIP-74) that the first batch of the first non-empty
+/// partition is returned whole whatever its size, so that a consumer always progresses. Later
+/// partitions get only whole batches that fit; a partition whose next batch does not fit gets
+/// none this time (Kafka would send a truncated batch, which librdkafka reports as
+/// MSG_SIZE_TOO_LARGE when nothing else came; clients rotate the partition order, so it is
+/// first in a later fetch).
 fn fetch_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
     let mut resp = FetchResponse::default();
-    let mut budget = if req.max_bytes > 0 {
+    let mut remaining = if req.max_bytes > 0 {
         req.max_bytes as usize
     } else {
         usize::MAX
@@ -458,13 +466,18 @@ fn fetch_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
                     pd.last_stable_offset = hw;
                     pd.log_start_offset = log.log_start_offset();
                     if fp.fetch_offset < hw {
-                        // The first batch is always whole, even past the budget, so that a
-                        // consumer can always make progress.
-                        let max = (fp.partition_max_bytes.max(0) as usize).min(budget).max(1);
-                        match log.read(fp.fetch_offset, max) {
+                        let limit = (fp.partition_max_bytes.max(0) as usize).min(remaining);
+                        let read = if total == 0 {
+                            log.read(fp.fetch_offset, limit)
+                        } else if limit == 0 {
+                            Ok(Vec::new())
+                        } else {
+                            log.read_at_most(fp.fetch_offset, limit)
+                        };
+                        match read {
                             Ok(bytes) => {
                                 total += bytes.len();
-                                budget = budget.saturating_sub(bytes.len());
+                                remaining = remaining.saturating_sub(bytes.len());
                                 pd.records = Some(Bytes::from(bytes));
                             }
                             Err(e) => pd.error_code = e.kafka_error_code(),

@@ -514,6 +514,24 @@ impl PartitionLog {
         max_bytes: usize,
         upper: i64,
     ) -> Result<Vec<u8>, LogError> {
+        self.read_batches(fetch_offset, max_bytes, upper, true)
+    }
+
+    /// Consumer read without the one-batch guarantee: only whole batches that fit in
+    /// `max_bytes`, so possibly none. A Fetch uses it for every partition after the first
+    /// non-empty one (KIP-74: only that partition's first batch may exceed the limits).
+    pub fn read_at_most(&self, fetch_offset: i64, max_bytes: usize) -> Result<Vec<u8>, LogError> {
+        let hw = self.high_watermark();
+        self.read_batches(fetch_offset, max_bytes, hw, false)
+    }
+
+    fn read_batches(
+        &self,
+        fetch_offset: i64,
+        max_bytes: usize,
+        upper: i64,
+        at_least_one: bool,
+    ) -> Result<Vec<u8>, LogError> {
         let (file, start, end) = {
             let inner = self.lock();
             if fetch_offset < inner.log_start_offset || fetch_offset > inner.log_end_offset {
@@ -552,6 +570,9 @@ impl PartitionLog {
             file.read_exact_at(&mut h, start)?;
             batch::BatchHeader::parse(&h)?.total_size()
         };
+        if !at_least_one && first > max_bytes {
+            return Ok(Vec::new());
+        }
         let want = (max_bytes.max(first) as u64).min(end - start) as usize;
         let mut buf = vec![0u8; want];
         file.read_exact_at(&mut buf, start)?;
