@@ -5,7 +5,10 @@
 use charter_broker::log::batch::BatchBuilder;
 use charter_broker::topics::TopicConfigs;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::{
+    ApiKey, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, TopicName,
+};
 use kafka_protocol::protocol::StrBytes;
 
 mod common;
@@ -105,4 +108,76 @@ fn fetch_honours_max_bytes_across_partitions() {
     assert_eq!(fetch(&mut wire, "big", 3, 1 << 20, one * 3 / 2), [one; 3]);
     // Partition limit below one batch: only the first non-empty partition may exceed it.
     assert_eq!(fetch(&mut wire, "big", 3, 1 << 20, 5_000), [one, 0, 0]);
+}
+
+/// ListOffsets v7 for `topic`/0 at `timestamp`: (error, offset, timestamp).
+fn list_offset(wire: &mut common::Wire, topic: &str, timestamp: i64) -> (i16, i64, i64) {
+    let mut req = ListOffsetsRequest::default();
+    req.replica_id = kafka_protocol::messages::BrokerId(-1);
+    let mut lt = ListOffsetsTopic::default();
+    lt.name = name(topic);
+    let mut lp = ListOffsetsPartition::default();
+    lp.partition_index = 0;
+    lp.timestamp = timestamp;
+    lt.partitions = vec![lp];
+    req.topics = vec![lt];
+    let resp: ListOffsetsResponse = wire.call(ApiKey::ListOffsets, 7, &req);
+    let p = &resp.topics[0].partitions[0];
+    (p.error_code, p.offset, p.timestamp)
+}
+
+/// Issue #13 bug 2 (librdkafka tests 0054, 0081): one zstd batch of records at 1000, 2000,
+/// 3000; lookups by time answer the first record at or after the target, MAX_TIMESTAMP (-3)
+/// the record with the largest timestamp.
+#[test]
+fn list_offsets_by_time_is_per_record() {
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let b = common::TestBroker::start(1 << 20);
+    b.broker
+        .topics
+        .create("times", 1, TopicConfigs::new())
+        .expect("create");
+    let mut wire = common::Wire::connect(&b.bootstrap);
+    assert_eq!(list_offset(&mut wire, "times", -3), (0, -1, -1), "empty");
+    let records: Vec<Record> = [1000i64, 2000, 3000]
+        .iter()
+        .enumerate()
+        .map(|(i, &ts)| Record {
+            transactional: false,
+            control: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: -1,
+            timestamp: ts,
+            key: None,
+            value: Some(bytes::Bytes::from_static(b"value")),
+            headers: Default::default(),
+            delete_horizon: false,
+        })
+        .collect();
+    let mut buf = bytes::BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::Zstd,
+    };
+    RecordBatchEncoder::encode(&mut buf, &records, &options).expect("encode");
+    let mut batch = buf.to_vec();
+    let t = b.broker.topics.get("times").expect("topic");
+    t.partition(0)
+        .unwrap()
+        .append(&mut batch, 0)
+        .expect("append");
+
+    assert_eq!(list_offset(&mut wire, "times", 1500), (0, 1, 2000));
+    assert_eq!(list_offset(&mut wire, "times", 2500), (0, 2, 3000));
+    assert_eq!(list_offset(&mut wire, "times", 3000), (0, 2, 3000));
+    assert_eq!(list_offset(&mut wire, "times", 3001), (0, -1, -1));
+    assert_eq!(list_offset(&mut wire, "times", -3), (0, 2, 3000));
+    assert_eq!(list_offset(&mut wire, "times", -2), (0, 0, -1));
+    assert_eq!(list_offset(&mut wire, "times", -1), (0, 3, -1));
 }

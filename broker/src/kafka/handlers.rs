@@ -47,6 +47,12 @@ const SUPPORTED: &[(ApiKey, i16, i16)] = &[
 ];
 
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+
+/// ListOffsets' special timestamps.
+const LATEST_TIMESTAMP: i64 = -1;
+const EARLIEST_TIMESTAMP: i64 = -2;
+/// KIP-734, ListOffsets v7+.
+const MAX_TIMESTAMP: i64 = -3;
 const INVALID_REPLICATION_FACTOR: i16 = 38;
 const CORRUPT_MESSAGE: i16 = 2;
 const INVALID_RECORD: i16 = 87;
@@ -513,17 +519,24 @@ fn list_offsets(broker: &Broker, version: i16, req: ListOffsetsRequest) -> ListO
             let log = topic.as_ref().and_then(|t| t.partition(lp.partition_index));
             match log {
                 None => pr.error_code = UNKNOWN_TOPIC_OR_PARTITION,
-                Some(log) => match lp.timestamp {
-                    -2 => pr.offset = log.log_start_offset(),
-                    // Latest; with no transactions the last stable offset is the same.
-                    -1 | -3 => pr.offset = log.high_watermark(),
-                    ts => {
-                        if let Some((offset, found_ts)) = log.offset_for_timestamp(ts) {
+                Some(log) => {
+                    let found = match lp.timestamp {
+                        EARLIEST_TIMESTAMP => Ok(Some((log.log_start_offset(), -1))),
+                        // With no transactions the last stable offset is the high watermark.
+                        LATEST_TIMESTAMP => Ok(Some((log.high_watermark(), -1))),
+                        MAX_TIMESTAMP if version >= 7 => log.max_timestamp_offset(),
+                        ts => log.offset_for_timestamp(ts),
+                    };
+                    match found {
+                        Ok(Some((offset, timestamp))) => {
                             pr.offset = offset;
-                            pr.timestamp = found_ts;
+                            pr.timestamp = timestamp;
                         }
+                        // No record at or after the target: Kafka's -1 / -1.
+                        Ok(None) => {}
+                        Err(e) => pr.error_code = e.kafka_error_code(),
                     }
-                },
+                }
             }
             tr.partitions.push(pr);
         }

@@ -1,0 +1,107 @@
+"""Kafka conformance with confluent-kafka (librdkafka 2.16): the differences from Kafka that
+librdkafka's and rust-rdkafka's own test suites found (issue #13), each as a regression test
+against a real `charter serve`."""
+
+import os
+import time
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
+
+
+@pytest.fixture(scope="session")
+def bootstrap():
+    b = os.environ.get("CHARTER_KAFKA_BOOTSTRAP")
+    assert b, "run through compat-tests/interop/run.sh"
+    return b
+
+
+@pytest.fixture
+def admin(bootstrap):
+    # One client per test, alive for as long as its futures are waited on.
+    return AdminClient({"bootstrap.servers": bootstrap})
+
+
+def create_topic(admin, partitions=1, config=None):
+    topic = f"conf-{uuid.uuid4().hex[:12]}"
+    admin.create_topics(
+        [NewTopic(topic, num_partitions=partitions, replication_factor=1, config=config or {})]
+    )[topic].result(10)
+    return topic
+
+
+def test_fetch_max_bytes_caps_the_response(bootstrap, admin):
+    """Bug 1 (librdkafka test 0082): two 900 KB records in each of 3 partitions, consumed with
+    fetch.max.bytes=1000000 and receive.message.max.bytes=1000512. A response larger than the
+    latter is dropped by librdkafka, which then refetches forever; with MaxBytes honoured
+    across partitions (KIP-74) every record arrives."""
+    topic = create_topic(admin, partitions=3)
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "acks": "all"})
+    payload = b"x" * 900_000
+    for part in range(3):
+        for i in range(2):
+            p.produce(topic, payload, key=f"{part}-{i}".encode(), partition=part)
+            p.flush(30)
+    assert p.flush(30) == 0
+    c = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": f"g-{uuid.uuid4().hex[:8]}",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "fetch.max.bytes": 1_000_000,
+        "max.partition.fetch.bytes": 20_000_000,
+        "receive.message.max.bytes": 1_000_512,
+    })
+    try:
+        c.assign([TopicPartition(topic, part, 0) for part in range(3)])
+        got = set()
+        deadline = time.monotonic() + 30
+        while len(got) < 6 and time.monotonic() < deadline:
+            m = c.poll(0.5)
+            if m is None:
+                continue
+            assert m.error() is None, m.error()
+            assert len(m.value()) == 900_000
+            got.add(m.key())
+        assert len(got) == 6, f"consumed only {sorted(got)}"
+    finally:
+        c.close()
+
+
+def test_offsets_by_time_are_per_record(bootstrap, admin):
+    """Bug 2 (librdkafka tests 0054, 0081): one compressed batch of records at 1000, 2000 and
+    3000 ms. offsets_for_times answers the first record at or after the target; the
+    MAX_TIMESTAMP spec (KIP-734) answers the record with the largest timestamp."""
+    topic = create_topic(admin)
+    p = Producer({
+        "bootstrap.servers": bootstrap,
+        "linger.ms": 1000,
+        "compression.type": "lz4",
+        "acks": "all",
+    })
+    for ts in (1000, 2000, 3000):
+        p.produce(topic, f"v{ts}".encode(), partition=0, timestamp=ts)
+    assert p.flush(30) == 0
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{uuid.uuid4().hex[:8]}"})
+    try:
+        for target, offset in ((500, 0), (1500, 1), (2500, 2), (3000, 2), (3001, -1)):
+            [tp] = c.offsets_for_times([TopicPartition(topic, 0, target)], timeout=10)
+            assert tp.error is None
+            assert tp.offset == offset, (target, tp)
+        # A seek by time delivers the record itself, not its batch's earlier ones.
+        [tp] = c.offsets_for_times([TopicPartition(topic, 0, 1500)], timeout=10)
+        c.assign([tp])
+        m = c.poll(10)
+        assert m is not None and m.error() is None
+        assert (m.offset(), m.value(), m.timestamp()[1]) == (1, b"v2000", 2000)
+    finally:
+        c.close()
+
+    tp = TopicPartition(topic, 0)
+    res = admin.list_offsets({tp: OffsetSpec.max_timestamp()})[tp].result(10)
+    assert (res.offset, res.timestamp) == (2, 3000)
+    res = admin.list_offsets({tp: OffsetSpec.for_timestamp(1500)})[tp].result(10)
+    assert (res.offset, res.timestamp) == (1, 2000)
