@@ -286,8 +286,14 @@ impl Coordinator {
             Some(group) => {
                 lock(&group).check_commit(member_id, instance_id, generation, Instant::now())?
             }
-            // No group: only a standalone consumer (generation -1) may commit.
-            None if generation < 0 => {}
+            // No group: a standalone consumer (generation -1) commits to a new empty group;
+            // anything else is from a generation that no longer exists (Kafka's answers).
+            None if generation < 0 => Group::new(group_id).check_commit(
+                member_id,
+                instance_id,
+                generation,
+                Instant::now(),
+            )?,
             None => return Err(GroupError::IllegalGeneration),
         }
         self.offsets.commit(group_id, offsets).await.map_err(|e| {

@@ -663,8 +663,13 @@ impl Group {
         expired.len()
     }
 
-    /// Whether an OffsetCommit from this member and generation may commit (Kafka's rules:
-    /// a group with no members takes commits from standalone consumers, generation -1).
+    /// Whether an OffsetCommit from this member and generation may commit, checked in the
+    /// order of Kafka's GroupCoordinator: a fenced static member, an unknown member, a stale
+    /// generation, and only then the state (REBALANCE_IN_PROGRESS while CompletingRebalance;
+    /// librdkafka expects ILLEGAL_GENERATION for a commit racing a rebalance, but surfaces
+    /// REBALANCE_IN_PROGRESS to the application). A request with no member, generation or
+    /// instance (a standalone consumer, or an admin client) may commit only to an empty group.
+    /// An accepted commit counts as a heartbeat of its member, as in Kafka.
     pub fn check_commit(
         &mut self,
         member_id: &str,
@@ -672,8 +677,12 @@ impl Group {
         generation: i32,
         now: Instant,
     ) -> Result<(), GroupError> {
-        if generation < 0 && self.state == GroupState::Empty {
-            return Ok(());
+        if generation < 0 && member_id.is_empty() && instance_id.is_none() {
+            return if self.state == GroupState::Empty {
+                Ok(())
+            } else {
+                Err(GroupError::UnknownMemberId)
+            };
         }
         if let Some(inst) = instance_id {
             if self
@@ -684,15 +693,17 @@ impl Group {
                 return Err(GroupError::FencedInstanceId);
             }
         }
+        if self.member(member_id).is_none() {
+            return Err(GroupError::UnknownMemberId);
+        }
+        if generation != self.generation {
+            return Err(GroupError::IllegalGeneration);
+        }
         if self.state == GroupState::CompletingRebalance {
             return Err(GroupError::RebalanceInProgress);
         }
-        let Some(m) = self.member_mut(member_id) else {
-            return Err(GroupError::UnknownMemberId);
-        };
-        m.last_heartbeat = now;
-        if generation != self.generation {
-            return Err(GroupError::IllegalGeneration);
+        if let Some(m) = self.member_mut(member_id) {
+            m.last_heartbeat = now;
         }
         Ok(())
     }

@@ -362,3 +362,90 @@ async fn offsets_of_empty_groups_expire_after_the_retention() {
         vec!["busy"]
     );
 }
+
+/// Issue #13 bug 3 (librdkafka test 0113 `v_commit_during_rebalance`): a commit while the
+/// group awaits its leader's assignment is checked as Kafka's GroupCoordinator does — unknown
+/// member, then stale generation, and only then REBALANCE_IN_PROGRESS — and only an accepted
+/// commit counts as the member's heartbeat.
+#[tokio::test]
+async fn commit_errors_come_in_kafkas_order() {
+    let (_d, c) = coordinator(config());
+    let offs = [(("t".to_string(), 0), committed(5))];
+    let ja = c.join(join_req("", None, 10_000)).await.unwrap();
+    let a = ja.member_id.clone();
+    assert_eq!(ja.generation, 1);
+    // CompletingRebalance: joined, no SyncGroup from the leader yet.
+    assert_eq!(c.describe("g").state, "CompletingRebalance");
+    assert_eq!(
+        c.commit("g", "nobody", None, 1, &offs).await,
+        Err(GroupError::UnknownMemberId)
+    );
+    assert_eq!(
+        c.commit("g", "nobody", None, 0, &offs).await,
+        Err(GroupError::UnknownMemberId),
+        "the member is checked before the generation"
+    );
+    assert_eq!(
+        c.commit("g", &a, None, 0, &offs).await,
+        Err(GroupError::IllegalGeneration),
+        "the generation is checked before the state"
+    );
+    assert_eq!(
+        c.commit("g", &a, None, 1, &offs).await,
+        Err(GroupError::RebalanceInProgress)
+    );
+    assert_eq!(
+        c.commit("g", "", None, -1, &offs).await,
+        Err(GroupError::UnknownMemberId),
+        "no standalone commits into a group with members"
+    );
+    assert_eq!(c.fetch("g", None), vec![]);
+    assert_eq!(
+        sync(&c, &a, 1, vec![(a.clone(), Bytes::new())]).await,
+        Ok(Bytes::new())
+    );
+    assert_eq!(c.commit("g", &a, None, 1, &offs).await, Ok(()));
+    // Unknown group: a standalone commit creates it, a member commit is from a dead generation.
+    assert_eq!(c.commit("fresh", "", None, -1, &offs).await, Ok(()));
+    assert_eq!(
+        c.commit("other", "m", None, 3, &offs).await,
+        Err(GroupError::IllegalGeneration)
+    );
+}
+
+/// A member whose commits are all rejected still times out: only an accepted commit resets
+/// its session, as in Kafka.
+#[tokio::test]
+async fn rejected_commits_do_not_keep_a_member_alive() {
+    let (_d, c) = coordinator(config());
+    let offs = [(("t".to_string(), 0), committed(5))];
+    let ja = c.join(join_req("", None, 300)).await.unwrap();
+    let a = ja.member_id.clone();
+    sync(&c, &a, 1, vec![]).await.unwrap();
+    let started = std::time::Instant::now();
+    // Keep committing with a stale generation well past the session timeout.
+    while c.describe("g").members.len() == 1 {
+        assert_eq!(
+            c.commit("g", &a, None, 0, &offs).await,
+            Err(GroupError::IllegalGeneration)
+        );
+        c.run_timers();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the member was kept alive by rejected commits"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Accepted commits, by contrast, keep a member alive (a longer session, so that a slow
+    // commit on a loaded machine does not count as silence).
+    let jb = c.join(join_req("", None, 1_000)).await.unwrap();
+    let b = jb.member_id.clone();
+    sync(&c, &b, jb.generation, vec![]).await.unwrap();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(2_500) {
+        assert_eq!(c.commit("g", &b, None, jb.generation, &offs).await, Ok(()));
+        c.run_timers();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(c.describe("g").members.len(), 1);
+}
