@@ -105,3 +105,32 @@ def test_offsets_by_time_are_per_record(bootstrap, admin):
     assert (res.offset, res.timestamp) == (2, 3000)
     res = admin.list_offsets({tp: OffsetSpec.for_timestamp(1500)})[tp].result(10)
     assert (res.offset, res.timestamp) == (1, 2000)
+
+
+def test_empty_group_keeps_protocol_type(bootstrap, admin):
+    """Bug 6: after its last member leaves, a consumer group is still a `consumer` group (not a
+    "simple" one) in ListGroups and DescribeGroups; only its assignor is cleared."""
+    topic = create_topic(admin)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    c = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": 6000,
+    })
+    assigned = []
+    c.subscribe([topic], on_assign=lambda _c, parts: assigned.extend(parts))
+    deadline = time.monotonic() + 30
+    while not assigned and time.monotonic() < deadline:
+        c.poll(0.2)
+    assert assigned, "no assignment"
+    c.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
+    c.close()  # LeaveGroup: the group is now empty
+
+    desc = admin.describe_consumer_groups([group])[group].result(10)
+    assert desc.state.name == "EMPTY"
+    assert desc.is_simple_consumer_group is False
+    assert desc.partition_assignor == ""
+    listed = admin.list_consumer_groups().result(10)
+    [mine] = [g for g in listed.valid if g.group_id == group]
+    assert mine.is_simple_consumer_group is False

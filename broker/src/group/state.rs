@@ -478,9 +478,10 @@ impl Group {
         self.earliest_completion = None;
         self.generation = self.generation.wrapping_add(1);
         if self.members.is_empty() {
+            // Kafka keeps the protocol type of an empty group (it is still a `consumer` group,
+            // not a "simple" one); only the chosen protocol goes.
             self.state = GroupState::Empty;
             self.protocol_name = None;
-            self.protocol_type = None;
             self.leader = None;
             self.empty_since_ms = crate::log::partition::now_ms();
             return;

@@ -449,3 +449,39 @@ async fn rejected_commits_do_not_keep_a_member_alive() {
     }
     assert_eq!(c.describe("g").members.len(), 1);
 }
+
+/// Issue #13 bug 6: when the last member leaves, the group keeps its protocol type
+/// (`consumer`) in ListGroups and DescribeGroups; only the protocol name is cleared.
+#[tokio::test]
+async fn an_empty_group_keeps_its_protocol_type() {
+    let (_d, c) = coordinator(config());
+    let ja = c.join(join_req("", None, 10_000)).await.unwrap();
+    sync(&c, &ja.member_id, ja.generation, vec![])
+        .await
+        .unwrap();
+    let offs = [(("t".to_string(), 0), committed(5))];
+    c.commit("g", &ja.member_id, None, ja.generation, &offs)
+        .await
+        .unwrap();
+    assert_eq!(c.describe("g").protocol, "range");
+    assert_eq!(
+        c.leave("g", &[(ja.member_id.clone(), None)]).unwrap(),
+        vec![Ok(())]
+    );
+    let d = c.describe("g");
+    assert_eq!(
+        (d.state, d.protocol_type.as_str(), d.protocol.as_str()),
+        ("Empty", "consumer", "")
+    );
+    let listed = c.list();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].state, listed[0].protocol_type.as_str()),
+        ("Empty", "consumer")
+    );
+    // A member of another protocol type may still take over the empty group, as in Kafka.
+    let mut other = join_req("", None, 10_000);
+    other.protocol_type = "connect".into();
+    let jo = c.join(other).await.unwrap();
+    assert_eq!(jo.protocol_type.as_deref(), Some("connect"));
+}
