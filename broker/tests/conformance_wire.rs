@@ -7,7 +7,9 @@ use charter_broker::topics::TopicConfigs;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
-    ApiKey, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, TopicName,
+    ApiKey, FetchRequest, FetchResponse, FindCoordinatorRequest, FindCoordinatorResponse,
+    InitProducerIdRequest, InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse,
+    TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -180,4 +182,57 @@ fn list_offsets_by_time_is_per_record() {
     assert_eq!(list_offset(&mut wire, "times", -3), (0, 2, 3000));
     assert_eq!(list_offset(&mut wire, "times", -2), (0, 0, -1));
     assert_eq!(list_offset(&mut wire, "times", -1), (0, 3, -1));
+}
+
+/// Issue #13 bug 8: transactions are not implemented, so a transactional producer is refused
+/// at once — the transaction coordinator lookup and InitProducerId with a transactional id
+/// answer TRANSACTIONAL_ID_AUTHORIZATION_FAILED (fatal in librdkafka and Java) — while
+/// idempotent producers still get producer ids.
+#[test]
+fn transactional_producers_are_refused_at_once() {
+    let b = common::TestBroker::start(1 << 20);
+    let mut wire = common::Wire::connect(&b.bootstrap);
+
+    for version in [1, 2, 3] {
+        let mut find = FindCoordinatorRequest::default();
+        find.key = StrBytes::from_static_str("my-txn");
+        find.key_type = 1;
+        let r: FindCoordinatorResponse = wire.call(ApiKey::FindCoordinator, version, &find);
+        assert_eq!((r.error_code, r.node_id.0), (53, -1), "v{version}");
+        assert!(r
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("Transactions are not supported")));
+        find.key_type = 0;
+        let r: FindCoordinatorResponse = wire.call(ApiKey::FindCoordinator, version, &find);
+        assert_eq!(r.error_code, 0, "groups still have a coordinator");
+    }
+    let mut find = FindCoordinatorRequest::default();
+    find.key_type = 1;
+    find.coordinator_keys = vec![StrBytes::from_static_str("my-txn")];
+    let r: FindCoordinatorResponse = wire.call(ApiKey::FindCoordinator, 4, &find);
+    assert_eq!(r.coordinators[0].error_code, 53);
+
+    for version in [0, 2, 4] {
+        let mut init = InitProducerIdRequest::default();
+        init.transactional_id = None;
+        init.transaction_timeout_ms = 60_000;
+        init.producer_id = kafka_protocol::messages::ProducerId(-1);
+        init.producer_epoch = -1;
+        let r: InitProducerIdResponse = wire.call(ApiKey::InitProducerId, version, &init);
+        assert_eq!(r.error_code, 0, "idempotent producer, v{version}");
+        assert!(r.producer_id.0 >= 0);
+        init.transactional_id = Some(TransactionalId(StrBytes::from_static_str("my-txn")));
+        let r: InitProducerIdResponse = wire.call(ApiKey::InitProducerId, version, &init);
+        assert_eq!(
+            (r.error_code, r.producer_id.0, r.producer_epoch),
+            (53, -1, -1)
+        );
+        init.transactional_id = Some(TransactionalId(StrBytes::from_static_str("")));
+        let r: InitProducerIdResponse = wire.call(ApiKey::InitProducerId, version, &init);
+        assert_eq!(
+            r.error_code, 42,
+            "an empty transactional id is INVALID_REQUEST"
+        );
+    }
 }

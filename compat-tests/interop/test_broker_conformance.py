@@ -134,3 +134,21 @@ def test_empty_group_keeps_protocol_type(bootstrap, admin):
     listed = admin.list_consumer_groups().result(10)
     [mine] = [g for g in listed.valid if g.group_id == group]
     assert mine.is_simple_consumer_group is False
+
+
+def test_init_transactions_fails_fast(bootstrap):
+    """Bug 8: transactions are not implemented, so init_transactions() must fail at once with a
+    fatal error naming the reason, not succeed and leave transactional produce hanging. The
+    generous timeout is never reached: a fatal error is raised, not _TIMED_OUT."""
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"txn-{uuid.uuid4().hex}"})
+    with pytest.raises(KafkaException) as e:
+        p.init_transactions(120)
+    err = e.value.args[0]
+    assert err.fatal(), err
+    assert err.code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, err
+    assert "Transactions are not supported" in err.str(), err
+    # Idempotent producers are unaffected.
+    q = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    topic = f"conf-{uuid.uuid4().hex[:12]}"
+    q.produce(topic, b"v")
+    assert q.flush(30) == 0

@@ -119,10 +119,8 @@ pub async fn dispatch(
             encode(api, version, correlation_id, &delete_topics(broker, req))?
         }
         ApiKey::InitProducerId => {
-            let _: InitProducerIdRequest = decode(&mut body, version)?;
-            let mut resp = InitProducerIdResponse::default();
-            resp.producer_id = ProducerId(broker.fresh_producer_id());
-            resp.producer_epoch = 0;
+            let req = decode(&mut body, version)?;
+            let resp = init_producer_id(broker, req);
             encode(api, version, correlation_id, &resp)?
         }
         ApiKey::DescribeConfigs => {
@@ -541,6 +539,29 @@ fn list_offsets(broker: &Broker, version: i16, req: ListOffsetsRequest) -> ListO
             tr.partitions.push(pr);
         }
         resp.topics.push(tr);
+    }
+    resp
+}
+
+/// InitProducerId. Without a transactional id: a fresh producer id for an idempotent
+/// producer. With one: TRANSACTIONAL_ID_AUTHORIZATION_FAILED until transactions exist (see
+/// [`groups::find_coordinator`]); an empty id is INVALID_REQUEST, as in Kafka.
+fn init_producer_id(broker: &Broker, req: InitProducerIdRequest) -> InitProducerIdResponse {
+    let mut resp = InitProducerIdResponse::default();
+    match req.transactional_id.as_ref().map(|t| t.0.as_str()) {
+        None => {
+            resp.producer_id = ProducerId(broker.fresh_producer_id());
+            resp.producer_epoch = 0;
+        }
+        Some(id) => {
+            resp.error_code = if id.is_empty() {
+                groups::INVALID_REQUEST
+            } else {
+                groups::TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+            };
+            resp.producer_id = ProducerId(-1);
+            resp.producer_epoch = -1;
+        }
     }
     resp
 }
