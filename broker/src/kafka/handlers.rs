@@ -32,6 +32,7 @@ const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteTopics, 1, 6),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::FindCoordinator, 0, 4),
     (ApiKey::JoinGroup, 0, 7),
@@ -54,6 +55,7 @@ const EARLIEST_TIMESTAMP: i64 = -2;
 /// KIP-734, ListOffsets v7+.
 const MAX_TIMESTAMP: i64 = -3;
 const INVALID_REPLICATION_FACTOR: i16 = 38;
+const INVALID_CONFIG: i16 = 40;
 const CORRUPT_MESSAGE: i16 = 2;
 const INVALID_RECORD: i16 = 87;
 
@@ -126,6 +128,11 @@ pub async fn dispatch(
         ApiKey::DescribeConfigs => {
             let req = decode(&mut body, version)?;
             let resp = super::configs::describe_configs(&broker.topics, version, req);
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::AlterConfigs => {
+            let req = decode(&mut body, version)?;
+            let resp = super::configs::alter_configs(&broker.topics, req);
             encode(api, version, correlation_id, &resp)?
         }
         ApiKey::IncrementalAlterConfigs => {
@@ -587,20 +594,22 @@ fn create_topics(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsRespo
             resp.topics.push(r);
             continue;
         }
-        let configs: TopicConfigs = ct
-            .configs
-            .iter()
-            .filter_map(|c| {
-                c.value
-                    .as_ref()
-                    .map(|v| (c.name.to_string(), v.to_string()))
-            })
-            .collect();
-        let outcome = if req.validate_only {
-            crate::topics::log_config(&configs).map(|_| None)
-        } else {
-            broker.topics.create(&name, partitions, configs).map(Some)
+        let configs = match topic_configs(&ct) {
+            Ok(c) => c,
+            Err(message) => {
+                r.error_code = INVALID_CONFIG;
+                r.error_message = Some(str_bytes(&message));
+                resp.topics.push(r);
+                continue;
+            }
         };
+        let outcome = super::topic_configs::check_all(&configs).and_then(|()| {
+            if req.validate_only {
+                Ok(None)
+            } else {
+                broker.topics.create(&name, partitions, configs).map(Some)
+            }
+        });
         match outcome {
             Ok(Some(t)) => r.topic_id = t.id,
             Ok(None) => {}
@@ -612,6 +621,25 @@ fn create_topics(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsRespo
         resp.topics.push(r);
     }
     resp
+}
+
+/// A CreateTopics entry's configs, each checked against Kafka's topic config table (the
+/// one every config API uses); `Err` is the INVALID_CONFIG message.
+fn topic_configs(
+    ct: &kafka_protocol::messages::create_topics_request::CreatableTopic,
+) -> Result<TopicConfigs, String> {
+    let mut configs = TopicConfigs::new();
+    for c in &ct.configs {
+        let name = c.name.as_str();
+        let Some(value) = c.value.as_ref() else {
+            return Err(format!(
+                "Null value not supported for topic configs: {name}"
+            ));
+        };
+        super::topic_configs::check(name, value)?;
+        configs.insert(name.to_string(), value.to_string());
+    }
+    Ok(configs)
 }
 
 fn delete_topics(broker: &Broker, req: DeleteTopicsRequest) -> DeleteTopicsResponse {

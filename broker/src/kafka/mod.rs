@@ -10,6 +10,7 @@
 mod configs;
 mod groups;
 mod handlers;
+mod topic_configs;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
