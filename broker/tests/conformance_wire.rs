@@ -4,12 +4,15 @@
 
 use charter_broker::log::batch::BatchBuilder;
 use charter_broker::topics::TopicConfigs;
+use kafka_protocol::messages::create_topics_request::{
+    CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
+};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
-    ApiKey, FetchRequest, FetchResponse, FindCoordinatorRequest, FindCoordinatorResponse,
-    InitProducerIdRequest, InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse,
-    TopicName, TransactionalId,
+    ApiKey, BrokerId, CreateTopicsRequest, CreateTopicsResponse, FetchRequest, FetchResponse,
+    FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest, InitProducerIdResponse,
+    ListOffsetsRequest, ListOffsetsResponse, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -235,4 +238,145 @@ fn transactional_producers_are_refused_at_once() {
             "an empty transactional id is INVALID_REQUEST"
         );
     }
+}
+
+/// One CreateTopics v4 (librdkafka's version) of `topic` with manual assignments
+/// (`(partition, brokers)`), or a partition count when `assignments` is empty; returns
+/// (error, num_partitions) of the result, at v5 when `validate_only` (the count is in the
+/// answer from v5 on).
+fn create(
+    wire: &mut common::Wire,
+    topic: &str,
+    num_partitions: i32,
+    replication_factor: i16,
+    assignments: &[(i32, &[i32])],
+    configs: &[(&str, &str)],
+    validate_only: bool,
+) -> (i16, i32) {
+    let mut ct = CreatableTopic::default();
+    ct.name = name(topic);
+    ct.num_partitions = num_partitions;
+    ct.replication_factor = replication_factor;
+    ct.assignments = assignments
+        .iter()
+        .map(|(p, brokers)| {
+            let mut a = CreatableReplicaAssignment::default();
+            a.partition_index = *p;
+            a.broker_ids = brokers.iter().map(|b| BrokerId(*b)).collect();
+            a
+        })
+        .collect();
+    ct.configs = configs
+        .iter()
+        .map(|(k, v)| {
+            let mut c = CreatableTopicConfig::default();
+            c.name = StrBytes::from_string(k.to_string());
+            c.value = Some(StrBytes::from_string(v.to_string()));
+            c
+        })
+        .collect();
+    let mut req = CreateTopicsRequest::default();
+    req.topics = vec![ct];
+    req.timeout_ms = 10_000;
+    req.validate_only = validate_only;
+    let version = if validate_only { 5 } else { 4 };
+    let resp: CreateTopicsResponse = wire.call(ApiKey::CreateTopics, version, &req);
+    let r = &resp.topics[0];
+    (r.error_code, r.num_partitions)
+}
+
+/// Issue #13 bug 4: manual replica assignments (librdkafka sends NumPartitions =
+/// ReplicationFactor = -1) create one partition per assignment; assignments naming a broker
+/// that does not exist are INVALID_REPLICA_ASSIGNMENT, and malformed ones are refused as
+/// Kafka's controller refuses them.
+#[test]
+fn create_topics_honours_replica_assignments() {
+    let b = common::TestBroker::start(1 << 20);
+    let node = b.broker.config.node_id;
+    let mut wire = common::Wire::connect(&b.bootstrap);
+    let me: &[i32] = &[node];
+
+    assert_eq!(
+        create(
+            &mut wire,
+            "manual",
+            -1,
+            -1,
+            &[(0, me), (1, me), (2, me)],
+            &[],
+            false
+        )
+        .0,
+        0
+    );
+    assert_eq!(b.broker.topics.get("manual").unwrap().partitions.len(), 3);
+
+    let other: &[i32] = &[node + 1];
+    let twice: &[i32] = &[node, node];
+    let both: &[i32] = &[node, node + 1];
+    let none: &[i32] = &[];
+    for (topic, assignments, code) in [
+        ("unknown-broker", vec![(0, me), (1, other)], 39),
+        ("two-replicas", vec![(0, both)], 39),
+        ("same-broker-twice", vec![(0, twice)], 39),
+        ("empty-replicas", vec![(0, none)], 39),
+        ("gap", vec![(0, me), (2, me)], 39),
+        ("out-of-order", vec![(1, me), (0, me)], 39),
+    ] {
+        assert_eq!(
+            create(&mut wire, topic, -1, -1, &assignments, &[], false).0,
+            code,
+            "{topic}"
+        );
+        assert!(b.broker.topics.get(topic).is_none(), "{topic}");
+    }
+    // Assignments together with a count or a replication factor: INVALID_REQUEST.
+    assert_eq!(
+        create(&mut wire, "both", 2, -1, &[(0, me)], &[], false).0,
+        42
+    );
+    assert_eq!(
+        create(&mut wire, "both", -1, 1, &[(0, me)], &[], false).0,
+        42
+    );
+    // validate_only checks the assignment without creating anything.
+    assert_eq!(
+        create(&mut wire, "dry", -1, -1, &[(0, me), (1, me)], &[], true),
+        (0, 2)
+    );
+    assert_eq!(
+        create(&mut wire, "dry", -1, -1, &[(0, other)], &[], true).0,
+        39
+    );
+    assert!(b.broker.topics.get("dry").is_none());
+    // Without assignments: the count, or num.partitions for -1.
+    assert_eq!(create(&mut wire, "counted", 4, 1, &[], &[], false).0, 0);
+    assert_eq!(b.broker.topics.get("counted").unwrap().partitions.len(), 4);
+    assert_eq!(create(&mut wire, "defaulted", -1, -1, &[], &[], false).0, 0);
+    assert_eq!(
+        b.broker.topics.get("defaulted").unwrap().partitions.len() as i32,
+        b.broker.config.default_partitions
+    );
+    assert_eq!(create(&mut wire, "rf0", 1, 0, &[], &[], false).0, 38);
+    assert_eq!(create(&mut wire, "rf2", 1, 2, &[], &[], false).0, 38);
+}
+
+/// Issue #13 bug 5 on the wire: CreateTopics checks config names against the same table as
+/// the config APIs (an unknown name used to be accepted).
+#[test]
+fn create_topics_rejects_unknown_configs() {
+    let b = common::TestBroker::start(1 << 20);
+    let mut wire = common::Wire::connect(&b.bootstrap);
+    let bad = [("dummy.doesntexist", "1")];
+    assert_eq!(create(&mut wire, "t", 1, 1, &[], &bad, false).0, 40);
+    assert_eq!(create(&mut wire, "t", 1, 1, &[], &bad, true).0, 40);
+    assert!(b.broker.topics.get("t").is_none());
+    let standard = [("flush.ms", "1000"), ("min.cleanable.dirty.ratio", "0.7")];
+    assert_eq!(create(&mut wire, "t", 1, 1, &[], &standard, false).0, 0);
+    assert_eq!(
+        b.broker.topics.get("t").unwrap().configs["flush.ms"],
+        "1000"
+    );
+    let wrong = [("min.cleanable.dirty.ratio", "2")];
+    assert_eq!(create(&mut wire, "u", 1, 1, &[], &wrong, false).0, 40);
 }

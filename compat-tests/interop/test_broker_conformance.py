@@ -152,3 +152,23 @@ def test_init_transactions_fails_fast(bootstrap):
     topic = f"conf-{uuid.uuid4().hex[:12]}"
     q.produce(topic, b"v")
     assert q.flush(30) == 0
+
+
+def test_create_topics_with_replica_assignment(admin):
+    """Bug 4: a manual replica assignment creates one partition per entry (librdkafka sends
+    NumPartitions = ReplicationFactor = -1 on the wire, whatever count the application gave);
+    one naming a broker that does not exist is
+    refused with INVALID_REPLICA_ASSIGNMENT."""
+    [node] = admin.list_topics(timeout=10).brokers.keys()
+    topic = f"conf-{uuid.uuid4().hex[:12]}"
+    admin.create_topics(
+        [NewTopic(topic, num_partitions=3, replica_assignment=[[node], [node], [node]])]
+    )[topic].result(10)
+    assert len(admin.list_topics(topic, timeout=10).topics[topic].partitions) == 3
+
+    bad = f"conf-{uuid.uuid4().hex[:12]}"
+    fs = admin.create_topics([NewTopic(bad, num_partitions=2, replica_assignment=[[node], [node + 1]])])
+    with pytest.raises(KafkaException) as e:
+        fs[bad].result(10)
+    assert e.value.args[0].code() == KafkaError.INVALID_REPLICA_ASSIGNMENT
+    assert bad not in admin.list_topics(timeout=10).topics

@@ -56,6 +56,9 @@ const EARLIEST_TIMESTAMP: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 const INVALID_REPLICATION_FACTOR: i16 = 38;
 const INVALID_CONFIG: i16 = 40;
+const INVALID_PARTITIONS: i16 = 37;
+const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
+const INVALID_REQUEST: i16 = 42;
 const CORRUPT_MESSAGE: i16 = 2;
 const INVALID_RECORD: i16 = 87;
 
@@ -579,21 +582,19 @@ fn create_topics(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsRespo
         let name = ct.name.0.to_string();
         let mut r = CreatableTopicResult::default();
         r.name = ct.name.clone();
-        let partitions = if ct.num_partitions == -1 {
-            broker.config.default_partitions
-        } else {
-            ct.num_partitions
+        let partitions = match partition_count(broker, &ct) {
+            Ok(n) => n,
+            Err((code, message)) => {
+                r.num_partitions = -1;
+                r.replication_factor = -1;
+                r.error_code = code;
+                r.error_message = Some(str_bytes(&message));
+                resp.topics.push(r);
+                continue;
+            }
         };
         r.num_partitions = partitions;
         r.replication_factor = 1;
-        if ct.replication_factor > 1 {
-            r.error_code = INVALID_REPLICATION_FACTOR;
-            r.error_message = Some(str_bytes(
-                "Replication factor is larger than the number of brokers (1)",
-            ));
-            resp.topics.push(r);
-            continue;
-        }
         let configs = match topic_configs(&ct) {
             Ok(c) => c,
             Err(message) => {
@@ -621,6 +622,107 @@ fn create_topics(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsRespo
         resp.topics.push(r);
     }
     resp
+}
+
+/// How many partitions a CreateTopics entry asks for, checked as Kafka's controller does.
+/// With manual replica assignments (NumPartitions = ReplicationFactor = -1) there is one
+/// partition per assignment, numbered 0, 1, … in order, each naming distinct, registered
+/// brokers (here: this node only) and all with the same replica count; otherwise the count
+/// (or `num.partitions` for -1) with a replication factor this single node can honour.
+fn partition_count(
+    broker: &Broker,
+    ct: &kafka_protocol::messages::create_topics_request::CreatableTopic,
+) -> Result<i32, (i16, String)> {
+    let node = broker.config.node_id;
+    if ct.assignments.is_empty() {
+        if ct.replication_factor > 1 {
+            return Err((
+                INVALID_REPLICATION_FACTOR,
+                "Replication factor is larger than the number of brokers (1)".into(),
+            ));
+        }
+        if ct.replication_factor == 0 || ct.replication_factor < -1 {
+            return Err((
+                INVALID_REPLICATION_FACTOR,
+                "Replication factor must be larger than 0, or -1 to use the default value.".into(),
+            ));
+        }
+        let n = match ct.num_partitions {
+            -1 => broker.config.default_partitions,
+            n => n,
+        };
+        if !(1..=crate::topics::MAX_PARTITIONS).contains(&n) {
+            return Err((
+                INVALID_PARTITIONS,
+                format!(
+                    "Number of partitions must be between 1 and {}",
+                    crate::topics::MAX_PARTITIONS
+                ),
+            ));
+        }
+        return Ok(n);
+    }
+    if ct.replication_factor != -1 {
+        return Err((
+            INVALID_REQUEST,
+            "A manual partition assignment was specified, but replication factor was not set to -1."
+                .into(),
+        ));
+    }
+    if ct.num_partitions != -1 {
+        return Err((
+            INVALID_REQUEST,
+            "A manual partition assignment was specified, but numPartitions was not set to -1."
+                .into(),
+        ));
+    }
+    if ct.assignments.len() > crate::topics::MAX_PARTITIONS as usize {
+        return Err((
+            INVALID_PARTITIONS,
+            format!(
+                "Number of partitions must be between 1 and {}",
+                crate::topics::MAX_PARTITIONS
+            ),
+        ));
+    }
+    let bad = |m: String| Err((INVALID_REPLICA_ASSIGNMENT, m));
+    let replicas = ct.assignments[0].broker_ids.len();
+    for (expected, a) in ct.assignments.iter().enumerate() {
+        if a.partition_index != expected as i32 {
+            return bad(format!(
+                "Partitions should be a consecutive 0-based integer sequence: got partition \
+                 {} where {expected} was expected",
+                a.partition_index
+            ));
+        }
+        if a.broker_ids.is_empty() {
+            return bad("The manual partition assignment includes an empty replica list.".into());
+        }
+        if a.broker_ids.len() != replicas {
+            return bad(format!(
+                "The manual partition assignment includes a partition with {} replica(s), but \
+                 this is not consistent with previous partitions, which have {replicas} \
+                 replica(s).",
+                a.broker_ids.len()
+            ));
+        }
+        for (i, b) in a.broker_ids.iter().enumerate() {
+            if a.broker_ids[..i].contains(b) {
+                return bad(format!(
+                    "The manual partition assignment includes the broker {} more than once.",
+                    b.0
+                ));
+            }
+            if b.0 != node {
+                return bad(format!(
+                    "The manual partition assignment includes broker {}, but no such broker \
+                     is registered.",
+                    b.0
+                ));
+            }
+        }
+    }
+    Ok(ct.assignments.len() as i32)
 }
 
 /// A CreateTopics entry's configs, each checked against Kafka's topic config table (the
