@@ -172,3 +172,33 @@ def test_create_topics_with_replica_assignment(admin):
         fs[bad].result(10)
     assert e.value.args[0].code() == KafkaError.INVALID_REPLICA_ASSIGNMENT
     assert bad not in admin.list_topics(timeout=10).topics
+
+
+def test_describe_broker_configs(admin, bootstrap):
+    """Bug 7: DescribeConfigs for the BROKER resource lists the broker's configs with their
+    sources (start-up values as STATIC_BROKER_CONFIG, the rest as DEFAULT_CONFIG)."""
+    from confluent_kafka.admin import ConfigResource, ConfigSource
+
+    [node] = admin.list_topics(timeout=10).brokers.keys()
+    res = ConfigResource(ConfigResource.Type.BROKER, str(node))
+    configs = admin.describe_configs([res])[res].result(10)
+    assert configs["broker.id"].value == str(node)
+    assert configs["node.id"].value == str(node)
+    host, port = bootstrap.rsplit(":", 1)
+    listeners = configs["advertised.listeners"]
+    assert listeners.value == f"PLAINTEXT://{host}:{port}"
+    # run.sh passes --kafka-listen with a free port: not the default 9092.
+    assert listeners.source == ConfigSource.STATIC_BROKER_CONFIG.value
+    assert configs["log.dirs"].value.endswith("kafka")
+    for name, value in [
+        ("num.partitions", "1"),
+        ("auto.create.topics.enable", "true"),
+        ("group.min.session.timeout.ms", "6000"),
+        ("group.max.session.timeout.ms", "1800000"),
+        ("message.max.bytes", "1048588"),
+        ("log.retention.ms", "604800000"),
+    ]:
+        assert configs[name].value == value, name
+        assert configs[name].source == ConfigSource.DEFAULT_CONFIG.value, name
+        assert configs[name].is_read_only, name
+

@@ -1,4 +1,5 @@
-//! DescribeConfigs (v1–4), IncrementalAlterConfigs (v0–1) and AlterConfigs (v0–2) for topics.
+//! DescribeConfigs (v1–4) for topics, the broker and its loggers; IncrementalAlterConfigs
+//! (v0–1) and AlterConfigs (v0–2) for topics.
 //!
 //! Every topic config these APIs accept, reject or describe comes from one table,
 //! [`super::topic_configs`], which CreateTopics uses as well: an unknown name is
@@ -23,12 +24,14 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
+use super::broker_configs::{self, BrokerConfigEntry};
 use super::topic_configs::{self, check_all};
 use crate::topics::{TopicConfigs, Topics};
 
 /// `ConfigResource.Type`.
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
+const RESOURCE_BROKER_LOGGER: i8 = 8;
 
 /// `ConfigSource`.
 const SOURCE_DYNAMIC_TOPIC: i8 = 1;
@@ -51,8 +54,15 @@ fn str_bytes(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
 }
 
+/// The broker as DescribeConfigs shows it: its id and its configs.
+pub struct BrokerView {
+    pub node_id: i32,
+    pub configs: Vec<BrokerConfigEntry>,
+}
+
 pub fn describe_configs(
     topics: &Topics,
+    broker: &BrokerView,
     version: i16,
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
@@ -87,7 +97,7 @@ pub fn describe_configs(
                         r.configs.push(entry(
                             version,
                             d.name,
-                            set.map(String::as_str),
+                            set.map(|v| (v.as_str(), SOURCE_DYNAMIC_TOPIC)),
                             &d.default,
                             d.kind.wire(),
                             synonyms,
@@ -101,7 +111,7 @@ pub fn describe_configs(
                             r.configs.push(entry(
                                 version,
                                 k,
-                                Some(v),
+                                Some((v, SOURCE_DYNAMIC_TOPIC)),
                                 v,
                                 TYPE_STRING,
                                 synonyms,
@@ -111,8 +121,15 @@ pub fn describe_configs(
                     }
                 }
             },
-            // Clients (librdkafka, kcat) may ask; no broker configs are exposed.
-            RESOURCE_BROKER => {}
+            RESOURCE_BROKER | RESOURCE_BROKER_LOGGER => {
+                match describe_broker(broker, &res, version, synonyms, docs) {
+                    Ok(configs) => r.configs = configs,
+                    Err(message) => {
+                        r.error_code = INVALID_REQUEST;
+                        r.error_message = Some(str_bytes(&message));
+                    }
+                }
+            }
             other => {
                 r.error_code = INVALID_REQUEST;
                 r.error_message = Some(str_bytes(&format!(
@@ -125,11 +142,79 @@ pub fn describe_configs(
     resp
 }
 
-/// One described config: `set` is the override, if any.
+/// A BROKER or BROKER_LOGGER resource, answered as Kafka's `ConfigHelper` does: the resource
+/// name must be this broker's id (an empty BROKER name means the cluster-wide dynamic
+/// defaults, of which Charter has none); anything else is INVALID_REQUEST.
+fn describe_broker(
+    broker: &BrokerView,
+    res: &kafka_protocol::messages::describe_configs_request::DescribeConfigsResource,
+    version: i16,
+    synonyms: bool,
+    docs: bool,
+) -> Result<Vec<DescribeConfigsResourceResult>, String> {
+    let name = res.resource_name.as_str();
+    let logger = res.resource_type == RESOURCE_BROKER_LOGGER;
+    if name.is_empty() {
+        return if logger {
+            Err("Broker id must not be empty".into())
+        } else {
+            Ok(Vec::new())
+        };
+    }
+    let Ok(id) = name.parse::<i32>() else {
+        return Err(format!("Broker id must be an integer, but it is: {name}"));
+    };
+    if id != broker.node_id {
+        return Err(format!(
+            "Unexpected broker id, expected {} or empty string, but received {name}",
+            broker.node_id
+        ));
+    }
+    let wanted = |n: &str| {
+        res.configuration_keys
+            .as_ref()
+            .is_none_or(|keys| keys.iter().any(|k| k.as_str() == n))
+    };
+    if logger {
+        // Log levels come from RUST_LOG; `root` is the most verbose level enabled.
+        if !wanted("root") {
+            return Ok(Vec::new());
+        }
+        let mut e = DescribeConfigsResourceResult::default();
+        e.name = str_bytes("root");
+        e.value = Some(str_bytes(broker_configs::root_log_level()));
+        e.config_source = broker_configs::SOURCE_DYNAMIC_BROKER_LOGGER;
+        e.documentation = None;
+        return Ok(vec![e]);
+    }
+    Ok(broker
+        .configs
+        .iter()
+        .filter(|c| wanted(c.name))
+        .map(|c| {
+            let default = c.default.as_deref().unwrap_or(&c.value);
+            let set = c.default.is_some().then_some(c.value.as_str());
+            let mut e = entry(
+                version,
+                c.name,
+                set.map(|v| (v, broker_configs::SOURCE_STATIC_BROKER)),
+                default,
+                c.kind.wire(),
+                synonyms,
+                docs.then_some(c.doc),
+            );
+            // Charter takes no broker config changes at runtime.
+            e.read_only = true;
+            e
+        })
+        .collect())
+}
+
+/// One described config: `set` is the value that overrides the default, with its source.
 fn entry(
     version: i16,
     name: &str,
-    set: Option<&str>,
+    set: Option<(&str, i8)>,
     default: &str,
     config_type: i8,
     synonyms: bool,
@@ -137,14 +222,10 @@ fn entry(
 ) -> DescribeConfigsResourceResult {
     let mut e = DescribeConfigsResourceResult::default();
     e.name = str_bytes(name);
-    e.value = Some(str_bytes(set.unwrap_or(default)));
+    e.value = Some(str_bytes(set.map_or(default, |(v, _)| v)));
     e.read_only = false;
     e.is_sensitive = false;
-    e.config_source = if set.is_some() {
-        SOURCE_DYNAMIC_TOPIC
-    } else {
-        SOURCE_DEFAULT
-    };
+    e.config_source = set.map_or(SOURCE_DEFAULT, |(_, source)| source);
     if synonyms {
         // Kafka lists the config itself first, then what it would fall back to.
         let syn = |value: &str, source| {
@@ -154,8 +235,8 @@ fn entry(
             s.source = source;
             s
         };
-        if let Some(v) = set {
-            e.synonyms.push(syn(v, SOURCE_DYNAMIC_TOPIC));
+        if let Some((v, source)) = set {
+            e.synonyms.push(syn(v, source));
         }
         e.synonyms.push(syn(default, SOURCE_DEFAULT));
     }
@@ -368,7 +449,17 @@ mod tests {
         if version >= 3 {
             req.include_documentation = true;
         }
-        let resp = describe_configs(t, version, req);
+        let broker = BrokerView {
+            node_id: 1,
+            configs: vec![BrokerConfigEntry {
+                name: "num.partitions",
+                value: "3".into(),
+                default: Some("1".into()),
+                kind: topic_configs::Kind::Int,
+                doc: "partitions",
+            }],
+        };
+        let resp = describe_configs(t, &broker, version, req);
         let mut buf = bytes::BytesMut::new();
         resp.encode(&mut buf, version).expect("encodes");
         resp
@@ -450,7 +541,24 @@ mod tests {
         assert_eq!(resp.results[0].error_code, 3);
         let resp = describe(&t, 1, RESOURCE_BROKER, "1", None);
         assert_eq!(resp.results[0].error_code, 0);
+        assert_eq!(value_of(&resp, "num.partitions"), ("3".into(), 4));
+        assert!(resp.results[0].configs[0].read_only);
+        let resp = describe(&t, 4, RESOURCE_BROKER, "", None);
+        assert_eq!(resp.results[0].error_code, 0, "cluster defaults: none");
         assert!(resp.results[0].configs.is_empty());
+        for (rtype, name) in [
+            (RESOURCE_BROKER, "2"),
+            (RESOURCE_BROKER, "one"),
+            (RESOURCE_BROKER_LOGGER, "0"),
+            (RESOURCE_BROKER_LOGGER, ""),
+        ] {
+            let resp = describe(&t, 4, rtype, name, None);
+            assert_eq!(resp.results[0].error_code, 42, "{rtype} {name}");
+        }
+        let resp = describe(&t, 4, RESOURCE_BROKER_LOGGER, "1", None);
+        assert_eq!(resp.results[0].error_code, 0);
+        assert_eq!(resp.results[0].configs[0].name.as_str(), "root");
+        assert_eq!(resp.results[0].configs[0].config_source, 6);
         let resp = describe(&t, 2, 8, "x", None);
         assert_eq!(resp.results[0].error_code, 42);
     }

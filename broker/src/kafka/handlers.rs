@@ -130,7 +130,11 @@ pub async fn dispatch(
         }
         ApiKey::DescribeConfigs => {
             let req = decode(&mut body, version)?;
-            let resp = super::configs::describe_configs(&broker.topics, version, req);
+            let view = super::configs::BrokerView {
+                node_id: broker.config.node_id,
+                configs: super::broker_configs::entries(&broker.config),
+            };
+            let resp = super::configs::describe_configs(&broker.topics, &view, version, req);
             encode(api, version, correlation_id, &resp)?
         }
         ApiKey::AlterConfigs => {

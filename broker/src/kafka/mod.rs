@@ -7,6 +7,7 @@
 //! Framing and message codecs come from the `kafka-protocol` crate; record batches stay
 //! opaque bytes that the log checks and stores as sent.
 
+mod broker_configs;
 mod configs;
 mod groups;
 mod handlers;
@@ -41,6 +42,9 @@ pub struct BrokerConfig {
     pub max_request_bytes: usize,
     /// The group coordinator's settings.
     pub group: GroupConfig,
+    /// `log.dirs`: where partition logs live, as DescribeConfigs reports it (`None` when the
+    /// embedder does not say).
+    pub log_dirs: Option<std::path::PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -53,6 +57,7 @@ impl Default for BrokerConfig {
             default_partitions: 1,
             max_request_bytes: 100 * 1024 * 1024,
             group: GroupConfig::default(),
+            log_dirs: None,
         }
     }
 }
