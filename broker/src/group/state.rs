@@ -9,11 +9,15 @@
 //! ```
 //!
 //! Everything here is synchronous and IO-free; the [`super::Coordinator`] holds each group
-//! behind a mutex, drives timeouts from a ticker, and parks JoinGroup and SyncGroup callers on
-//! the one-shot channels stored in their [`Member`].
+//! behind a mutex, drives timeouts with a timer armed at the earliest [`Group::next_deadline`],
+//! and parks JoinGroup and SyncGroup callers on the one-shot channels stored in their
+//! [`Member`].
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the same instants the deadline timer sleeps until (and that tests can pause).
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -642,6 +646,29 @@ impl Group {
         }
     }
 
+    /// The earliest instant after `now` at which [`Group::expire`] or
+    /// [`Group::try_complete_join`] may change something: a member's session end, an unclaimed
+    /// member id's end, the rebalance timeout, the end of the initial rebalance delay. Only
+    /// instants after `now` count: whatever was due at `now` has been handled, and a delay that
+    /// ended while members are still missing matters again only when one joins.
+    pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        let sessions = self
+            .members
+            .values()
+            .filter(|m| m.join_waiter.is_none())
+            .map(|m| m.last_heartbeat + m.session_timeout);
+        let rebalance = if self.state == GroupState::PreparingRebalance {
+            [self.rebalance_deadline, self.earliest_completion]
+        } else {
+            [None, None]
+        };
+        sessions
+            .chain(self.pending.values().copied())
+            .chain(rebalance.into_iter().flatten())
+            .filter(|&t| t > now)
+            .min()
+    }
+
     /// Removes members whose session timed out and forgets unclaimed pending ids. Members
     /// parked in JoinGroup are exempt: the rebalance timeout governs them.
     pub fn expire(&mut self, now: Instant, cfg: &GroupConfig) -> usize {
@@ -649,7 +676,7 @@ impl Group {
         let expired: Vec<u64> = self
             .members
             .iter()
-            .filter(|(_, m)| m.join_waiter.is_none() && now > m.last_heartbeat + m.session_timeout)
+            .filter(|(_, m)| m.join_waiter.is_none() && now >= m.last_heartbeat + m.session_timeout)
             .map(|(s, _)| *s)
             .collect();
         for &seq in &expired {

@@ -485,3 +485,75 @@ async fn an_empty_group_keeps_its_protocol_type() {
     let jo = c.join(other).await.unwrap();
     assert_eq!(jo.protocol_type.as_deref(), Some("connect"));
 }
+
+/// Yields until `cond` holds, without letting (paused) time move: what is due at this
+/// instant runs, nothing later.
+async fn settle(mut cond: impl FnMut() -> bool) {
+    let at = tokio::time::Instant::now();
+    for _ in 0..100 {
+        if cond() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(tokio::time::Instant::now(), at);
+    panic!("condition not reached at {at:?}");
+}
+
+/// Issue #13 bug 9: a member that stops heartbeating is removed at its session deadline to
+/// the millisecond (not on the next tick of a coarse timer), and a rebalance whose members do
+/// not all rejoin completes exactly at the rebalance timeout. The clock is tokio's, paused:
+/// it moves only to the next timer, so the instants are exact.
+#[tokio::test(start_paused = true)]
+async fn deadlines_fire_at_their_millisecond() {
+    let (_d, c) = coordinator(config());
+    let driver = {
+        let c = c.clone();
+        tokio::spawn(async move { c.drive_deadlines().await })
+    };
+    let ja = c.join(join_req("", None, 10_000)).await.unwrap();
+    let a = ja.member_id.clone();
+    sync(&c, &a, ja.generation, vec![]).await.unwrap();
+    let last_heard = tokio::time::Instant::now();
+
+    // A second member joins at +4 s: the first must rejoin within the rebalance timeout
+    // (300 ms in `join_req`), and does not.
+    tokio::time::sleep(Duration::from_millis(4_000)).await;
+    let jb = spawn_join(&c, join_req("", None, 10_000));
+    settle(|| c.describe("g").state == "PreparingRebalance").await;
+    let rebalance_started = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(299)).await;
+    assert_eq!(
+        c.describe("g").state,
+        "PreparingRebalance",
+        "299 ms: not yet"
+    );
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    settle(|| c.describe("g").state == "CompletingRebalance").await;
+    assert_eq!(
+        tokio::time::Instant::now() - rebalance_started,
+        Duration::from_millis(300)
+    );
+    let jb = jb.await.unwrap().unwrap();
+    assert_eq!(jb.members.len(), 1, "the silent member was dropped");
+    assert!(c.describe("g").members.iter().all(|m| m.member_id != a));
+    let b = jb.member_id.clone();
+    sync(&c, &b, jb.generation, vec![]).await.unwrap();
+    let b_heard = tokio::time::Instant::now();
+    assert!(b_heard > last_heard);
+
+    // The remaining member heartbeats once more at +2 s, then falls silent: it expires at
+    // exactly that heartbeat + 10 s, not a moment earlier or later.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    c.heartbeat("g", &b, None, jb.generation).unwrap();
+    let heartbeat = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(9_999)).await;
+    assert_eq!(c.describe("g").members.len(), 1, "9999 ms: still a member");
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    settle(|| c.describe("g").members.is_empty()).await;
+    assert_eq!(
+        tokio::time::Instant::now() - heartbeat,
+        Duration::from_millis(10_000)
+    );
+    driver.abort();
+}
