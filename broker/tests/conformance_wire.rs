@@ -10,9 +10,11 @@ use kafka_protocol::messages::create_topics_request::{
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, CreateTopicsRequest, CreateTopicsResponse, FetchRequest, FetchResponse,
-    FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest, InitProducerIdResponse,
-    ListOffsetsRequest, ListOffsetsResponse, TopicName, TransactionalId,
+    ApiKey, BrokerId, CreateTopicsRequest, CreateTopicsResponse, DescribeClusterRequest,
+    DescribeClusterResponse, DescribeGroupsRequest, DescribeGroupsResponse, FetchRequest,
+    FetchResponse, FindCoordinatorRequest, FindCoordinatorResponse, GroupId, InitProducerIdRequest,
+    InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataRequest,
+    MetadataResponse, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -379,4 +381,79 @@ fn create_topics_rejects_unknown_configs() {
     );
     let wrong = [("min.cleanable.dirty.ratio", "2")];
     assert_eq!(create(&mut wire, "u", 1, 1, &[], &wrong, false).0, 40);
+}
+
+/// Issue #13 bug 10 (KIP-430): asked for authorized operations, Metadata (topics, and the
+/// cluster in v8–10), DescribeCluster and DescribeGroups answer every operation Kafka
+/// supports on the resource type, as a Kafka broker without an authorizer does; not asked,
+/// they answer "omitted" (i32::MIN).
+#[test]
+fn authorized_operations_without_an_authorizer() {
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    // Kafka's bit fields: 1 << AclOperation code.
+    let topic_ops =
+        (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+    let cluster_ops = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+    let group_ops = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
+    let b = common::TestBroker::start(1 << 20);
+    b.broker
+        .topics
+        .create("ops", 1, TopicConfigs::new())
+        .expect("create");
+    let mut wire = common::Wire::connect(&b.bootstrap);
+
+    for version in [8, 10, 12] {
+        for ask in [true, false] {
+            let mut req = MetadataRequest::default();
+            let mut t = MetadataRequestTopic::default();
+            t.name = Some(name("ops"));
+            req.topics = Some(vec![t]);
+            req.include_topic_authorized_operations = ask;
+            if version <= 10 {
+                req.include_cluster_authorized_operations = ask;
+            }
+            let r: MetadataResponse = wire.call(ApiKey::Metadata, version, &req);
+            let want = |ops: i32| if ask { ops } else { i32::MIN };
+            assert_eq!(
+                r.topics[0].topic_authorized_operations,
+                want(topic_ops),
+                "v{version}"
+            );
+            if version <= 10 {
+                assert_eq!(
+                    r.cluster_authorized_operations,
+                    want(cluster_ops),
+                    "v{version}"
+                );
+            }
+        }
+    }
+
+    for version in [0, 1] {
+        let mut req = DescribeClusterRequest::default();
+        req.include_cluster_authorized_operations = true;
+        let r: DescribeClusterResponse = wire.call(ApiKey::DescribeCluster, version, &req);
+        assert_eq!(r.error_code, 0);
+        assert_eq!(r.cluster_authorized_operations, cluster_ops);
+        assert_eq!(r.cluster_id.as_str(), b.broker.cluster_id);
+        assert_eq!(r.brokers.len(), 1);
+        assert_eq!(r.brokers[0].broker_id.0, b.broker.config.node_id);
+        assert_eq!(r.controller_id.0, b.broker.config.node_id);
+    }
+    let mut req = DescribeClusterRequest::default();
+    req.endpoint_type = 2; // controllers: not served by a broker
+    let r: DescribeClusterResponse = wire.call(ApiKey::DescribeCluster, 1, &req);
+    assert_eq!(r.error_code, 119, "UNSUPPORTED_ENDPOINT_TYPE");
+
+    for (version, ask, want) in [
+        (3, true, group_ops),
+        (5, true, group_ops),
+        (5, false, i32::MIN),
+    ] {
+        let mut req = DescribeGroupsRequest::default();
+        req.groups = vec![GroupId(StrBytes::from_static_str("any-group"))];
+        req.include_authorized_operations = ask;
+        let r: DescribeGroupsResponse = wire.call(ApiKey::DescribeGroups, version, &req);
+        assert_eq!(r.groups[0].authorized_operations, want, "v{version}");
+    }
 }

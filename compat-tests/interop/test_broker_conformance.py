@@ -202,3 +202,35 @@ def test_describe_broker_configs(admin, bootstrap):
         assert configs[name].source == ConfigSource.DEFAULT_CONFIG.value, name
         assert configs[name].is_read_only, name
 
+
+
+def test_authorized_operations_without_an_authorizer(admin, bootstrap):
+    """Bug 10 (KIP-430): asked for authorized operations, a broker without an authorizer
+    answers every operation Kafka supports for the resource type."""
+    from confluent_kafka import TopicCollection
+    from confluent_kafka.admin import AclOperation
+
+    topic = create_topic(admin)
+    desc = admin.describe_topics(
+        TopicCollection([topic]), include_authorized_operations=True)[topic].result(10)
+    assert set(desc.authorized_operations) == {
+        AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOperation.DELETE,
+        AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS,
+        AclOperation.ALTER_CONFIGS,
+    }
+    cluster = admin.describe_cluster(include_authorized_operations=True).result(10)
+    assert set(cluster.authorized_operations) == {
+        AclOperation.CREATE, AclOperation.ALTER, AclOperation.DESCRIBE,
+        AclOperation.CLUSTER_ACTION, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS,
+        AclOperation.IDEMPOTENT_WRITE,
+    }
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    c.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
+    c.close()
+    g = admin.describe_consumer_groups(
+        [group], include_authorized_operations=True)[group].result(10)
+    assert set(g.authorized_operations) == {
+        AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE,
+        AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS,
+    }

@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
         ApiKey::DescribeGroups => body::<DescribeGroupsRequest>(frame, version),
         ApiKey::DeleteGroups => body::<DeleteGroupsRequest>(frame, version),
         ApiKey::OffsetDelete => body::<OffsetDeleteRequest>(frame, version),
+        ApiKey::DescribeCluster => body::<DescribeClusterRequest>(frame, version),
         _ => {}
     }
 });

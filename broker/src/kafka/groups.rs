@@ -480,6 +480,12 @@ pub fn describe_groups(
     req: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
     let mut resp = DescribeGroupsResponse::default();
+    // KIP-430 (v3+): without an authorizer every supported operation is allowed.
+    let operations = if version >= 3 && req.include_authorized_operations {
+        super::acl::GROUP
+    } else {
+        super::acl::OMITTED
+    };
     resp.groups = req
         .groups
         .into_iter()
@@ -487,6 +493,7 @@ pub fn describe_groups(
             let d = broker.coordinator.describe(&id.0);
             let mut g = DescribedGroup::default();
             g.group_id = id;
+            g.authorized_operations = operations;
             g.group_state = s(d.state);
             g.protocol_type = s(&d.protocol_type);
             g.protocol_data = s(&d.protocol);

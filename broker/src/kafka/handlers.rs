@@ -45,6 +45,7 @@ const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::DescribeCluster, 0, 1),
 ];
 
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
@@ -59,6 +60,9 @@ const INVALID_CONFIG: i16 = 40;
 const INVALID_PARTITIONS: i16 = 37;
 const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
 const INVALID_REQUEST: i16 = 42;
+const UNSUPPORTED_ENDPOINT_TYPE: i16 = 119;
+/// DescribeCluster's `EndpointType` for brokers (v1+; v0 requests decode with this default).
+const ENDPOINT_TYPE_BROKERS: i8 = 1;
 const CORRUPT_MESSAGE: i16 = 2;
 const INVALID_RECORD: i16 = 87;
 
@@ -196,6 +200,10 @@ pub async fn dispatch(
             let resp = groups::describe_groups(broker, version, req);
             encode(api, version, correlation_id, &resp)?
         }
+        ApiKey::DescribeCluster => {
+            let req = decode(&mut body, version)?;
+            encode(api, version, correlation_id, &describe_cluster(broker, req))?
+        }
         ApiKey::DeleteGroups => {
             let req = decode(&mut body, version)?;
             let resp = groups::delete_groups(broker, req).await;
@@ -236,11 +244,14 @@ fn topic_name(s: &str) -> TopicName {
     TopicName(str_bytes(s))
 }
 
-fn describe_topic(broker: &Broker, topic: &Topic) -> MetadataResponseTopic {
+/// A topic as Metadata describes it; `operations` is its authorized operations (KIP-430,
+/// v8+), or [`super::acl::OMITTED`].
+fn describe_topic(broker: &Broker, topic: &Topic, operations: i32) -> MetadataResponseTopic {
     let node = BrokerId(broker.config.node_id);
     let mut t = MetadataResponseTopic::default();
     t.name = Some(topic_name(&topic.name));
     t.topic_id = topic.id;
+    t.topic_authorized_operations = operations;
     t.partitions = (0..topic.partitions.len() as i32)
         .map(|p| {
             let mut mp = MetadataResponsePartition::default();
@@ -264,6 +275,16 @@ fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResp
     resp.brokers = vec![b];
     resp.cluster_id = Some(str_bytes(&broker.cluster_id));
     resp.controller_id = BrokerId(broker.config.node_id);
+    // KIP-430: without an authorizer every supported operation is allowed. The cluster's
+    // operations are in Metadata v8–10 only (DescribeCluster carries them since).
+    if (8..=10).contains(&version) && req.include_cluster_authorized_operations {
+        resp.cluster_authorized_operations = super::acl::CLUSTER;
+    }
+    let topic_ops = if version >= 8 && req.include_topic_authorized_operations {
+        super::acl::TOPIC
+    } else {
+        super::acl::OMITTED
+    };
     // Before v4 there was no flag: Metadata always auto-created.
     let may_create =
         broker.config.auto_create_topics && (version < 4 || req.allow_auto_topic_creation);
@@ -274,7 +295,7 @@ fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResp
                 .topics
                 .all()
                 .iter()
-                .map(|t| describe_topic(broker, t))
+                .map(|t| describe_topic(broker, t, topic_ops))
                 .collect();
         }
         Some(list) if list.is_empty() && version == 0 => {
@@ -282,7 +303,7 @@ fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResp
                 .topics
                 .all()
                 .iter()
-                .map(|t| describe_topic(broker, t))
+                .map(|t| describe_topic(broker, t, topic_ops))
                 .collect();
         }
         Some(list) => {
@@ -304,11 +325,11 @@ fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResp
                     None => Err(TopicError::UnknownTopic),
                 };
                 match found {
-                    Ok(t) => resp.topics.push(describe_topic(broker, &t)),
+                    Ok(t) => resp.topics.push(describe_topic(broker, &t, topic_ops)),
                     // A concurrent create won the race: describe what exists.
                     Err(TopicError::AlreadyExists(_)) if broker.topics.get(&name).is_some() => {
                         if let Some(t) = broker.topics.get(&name) {
-                            resp.topics.push(describe_topic(broker, &t));
+                            resp.topics.push(describe_topic(broker, &t, topic_ops));
                         }
                     }
                     Err(e) => {
@@ -320,6 +341,33 @@ fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResp
                 }
             }
         }
+    }
+    resp
+}
+
+/// DescribeCluster (KIP-700): this node, the cluster id and, on request, the cluster's
+/// authorized operations. Only the broker endpoints are served (endpoint type 1); asking a
+/// broker for controller endpoints is UNSUPPORTED_ENDPOINT_TYPE, as in Kafka.
+fn describe_cluster(broker: &Broker, req: DescribeClusterRequest) -> DescribeClusterResponse {
+    let mut resp = DescribeClusterResponse::default();
+    resp.endpoint_type = req.endpoint_type;
+    if req.endpoint_type != ENDPOINT_TYPE_BROKERS {
+        resp.error_code = UNSUPPORTED_ENDPOINT_TYPE;
+        resp.error_message = Some(str_bytes(
+            "The target broker only supports BROKER endpoints",
+        ));
+        return resp;
+    }
+    resp.cluster_id = str_bytes(&broker.cluster_id);
+    resp.controller_id = BrokerId(broker.config.node_id);
+    let mut b =
+        kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker::default();
+    b.broker_id = BrokerId(broker.config.node_id);
+    b.host = str_bytes(&broker.config.advertised_host);
+    b.port = broker.config.advertised_port;
+    resp.brokers = vec![b];
+    if req.include_cluster_authorized_operations {
+        resp.cluster_authorized_operations = super::acl::CLUSTER;
     }
     resp
 }

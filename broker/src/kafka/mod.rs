@@ -7,6 +7,7 @@
 //! Framing and message codecs come from the `kafka-protocol` crate; record batches stay
 //! opaque bytes that the log checks and stores as sent.
 
+mod acl;
 mod broker_configs;
 mod configs;
 mod groups;
