@@ -202,6 +202,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             ),
             ..GroupConfig::default()
         },
+        // Topics live under `<data dir>/kafka` (`Topics::open`).
+        log_dirs: Some(a.data_dir.join("kafka")),
         ..BrokerConfig::default()
     };
     let registry = open_registry(&a.data_dir, &a.storage)?;

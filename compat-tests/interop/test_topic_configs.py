@@ -214,3 +214,65 @@ def test_log_settings_apply_without_restart(admin, bootstrap):
     assert (v1, t1, ts1) == (b"before", TIMESTAMP_CREATE_TIME, 1_000)
     assert (v2, t2) == (b"after", TIMESTAMP_LOG_APPEND_TIME)
     assert ts2 > 1_600_000_000_000, "the broker's clock, not the producer's 1000"
+
+
+# Standard Kafka topic configs Charter stores without acting on them (issue #13 bug 5): tools
+# that sync topic configs set them, so every config API must accept and describe them.
+STANDARD = {
+    "flush.ms": "1000",
+    "flush.messages": "100",
+    "delete.retention.ms": "1000",
+    "file.delete.delay.ms": "1000",
+    "preallocate": "true",
+    "segment.index.bytes": "1000",
+    "segment.jitter.ms": "10",
+    "unclean.leader.election.enable": "true",
+    "min.compaction.lag.ms": "10",
+    "max.compaction.lag.ms": "100000",
+    "min.cleanable.dirty.ratio": "0.7",
+    "message.timestamp.before.max.ms": "1000",
+    "message.timestamp.after.max.ms": "1000",
+}
+
+
+@pytest.mark.filterwarnings("ignore:alter_configs has been deprecated:DeprecationWarning")
+def test_every_config_api_shares_one_table(admin):
+    """Bug 5: CreateTopics, IncrementalAlterConfigs and AlterConfigs accept the same configs
+    and reject the same unknown names with INVALID_CONFIG."""
+    # CreateTopics: unknown name rejected (it used to be accepted), standard ones stored.
+    topic = f"configs-{uuid.uuid4().hex[:12]}"
+    fs = admin.create_topics(
+        [NewTopic(topic, num_partitions=1, replication_factor=1,
+                  config={"dummy.doesntexist": "1"})]
+    )
+    with pytest.raises(KafkaException) as e:
+        fs[topic].result(10)
+    assert e.value.args[0].code() == KafkaError.INVALID_CONFIG
+
+    created = new_topic(admin, dict(STANDARD))
+    configs = describe(admin, created)
+    for name, value in STANDARD.items():
+        assert configs[name].value == value, name
+        assert configs[name].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value, name
+
+    # IncrementalAlterConfigs: the same 13, set on a fresh topic.
+    altered = new_topic(admin)
+    alter(admin, altered, *[(n, v, AlterConfigOpType.SET) for n, v in STANDARD.items()])
+    configs = describe(admin, altered)
+    for name, value in STANDARD.items():
+        assert configs[name].value == value, name
+    with pytest.raises(KafkaException) as e:
+        alter(admin, altered, ("dummy.doesntexist", "1", AlterConfigOpType.SET))
+    assert e.value.args[0].code() == KafkaError.INVALID_CONFIG
+
+    # AlterConfigs (the legacy, non-incremental API): replaces the overrides.
+    res = ConfigResource(ConfigResource.Type.TOPIC, altered, set_config={"flush.ms": "5"})
+    admin.alter_configs([res])[res].result(10)
+    configs = describe(admin, altered)
+    assert configs["flush.ms"].value == "5"
+    assert configs["flush.messages"].source == ConfigSource.DEFAULT_CONFIG.value
+    bad = ConfigResource(ConfigResource.Type.TOPIC, altered,
+                         set_config={"dummy.doesntexist": "1"})
+    with pytest.raises(KafkaException) as e:
+        admin.alter_configs([bad])[bad].result(10)
+    assert e.value.args[0].code() == KafkaError.INVALID_CONFIG

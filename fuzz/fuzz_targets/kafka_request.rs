@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
         ApiKey::DeleteTopics => body::<DeleteTopicsRequest>(frame, version),
         ApiKey::InitProducerId => body::<InitProducerIdRequest>(frame, version),
         ApiKey::DescribeConfigs => body::<DescribeConfigsRequest>(frame, version),
+        ApiKey::AlterConfigs => body::<AlterConfigsRequest>(frame, version),
         ApiKey::IncrementalAlterConfigs => body::<IncrementalAlterConfigsRequest>(frame, version),
         ApiKey::FindCoordinator => body::<FindCoordinatorRequest>(frame, version),
         ApiKey::JoinGroup => body::<JoinGroupRequest>(frame, version),
@@ -48,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
         ApiKey::DescribeGroups => body::<DescribeGroupsRequest>(frame, version),
         ApiKey::DeleteGroups => body::<DeleteGroupsRequest>(frame, version),
         ApiKey::OffsetDelete => body::<OffsetDeleteRequest>(frame, version),
+        ApiKey::DescribeCluster => body::<DescribeClusterRequest>(frame, version),
         _ => {}
     }
 });

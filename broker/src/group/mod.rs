@@ -6,9 +6,11 @@
 //!
 //! Each group sits behind its own mutex, held only for in-memory bookkeeping and never across
 //! an await: a JoinGroup or SyncGroup that must wait parks on a one-shot channel, so a slow
-//! member or a long-polling Fetch elsewhere never delays another member's Heartbeat. A ticker
-//! ([`Coordinator::run_timers`]) completes rebalances whose timeout passed and expires members
-//! whose session ran out; a slower one expires offsets of empty groups.
+//! member or a long-polling Fetch elsewhere never delays another member's Heartbeat. One timer
+//! ([`Coordinator::drive_deadlines`]) sleeps until the earliest deadline of any group — a
+//! session's end, a rebalance timeout — and is re-armed when a join or leave may have brought
+//! one forward, so members expire at their deadline to the millisecond without a busy tick; a
+//! slower ticker expires offsets of empty groups.
 //!
 //! Membership is kept in memory: after a broker restart members get UNKNOWN_MEMBER_ID and
 //! rejoin, as they do after a Kafka coordinator failover. Committed offsets survive.
@@ -18,7 +20,10 @@ pub mod state;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use bytes::Bytes;
 
@@ -142,6 +147,9 @@ pub struct Coordinator {
     groups: Mutex<HashMap<String, Arc<Mutex<Group>>>>,
     offsets: OffsetStore,
     config: GroupConfig,
+    /// Wakes [`Coordinator::drive_deadlines`] to re-arm its timer after a change that may
+    /// have brought a deadline forward (heartbeats only push deadlines back: no wake needed).
+    deadlines_changed: Notify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -165,6 +173,7 @@ impl Coordinator {
             groups: Mutex::new(HashMap::new()),
             offsets,
             config,
+            deadlines_changed: Notify::new(),
         }
     }
 
@@ -212,6 +221,7 @@ impl Coordinator {
             g.try_complete_join(now);
             step
         };
+        self.deadlines_changed.notify_one();
         wait(step).await
     }
 
@@ -260,12 +270,17 @@ impl Coordinator {
         members: &[(String, Option<String>)],
     ) -> Result<Vec<Result<(), GroupError>>, GroupError> {
         let group = self.group(group_id).ok_or(GroupError::UnknownMemberId)?;
-        let mut g = lock(&group);
-        let now = Instant::now();
-        Ok(members
-            .iter()
-            .map(|(m, i)| g.leave(m, i.as_deref(), now, &self.config))
-            .collect())
+        let results = {
+            let mut g = lock(&group);
+            let now = Instant::now();
+            members
+                .iter()
+                .map(|(m, i)| g.leave(m, i.as_deref(), now, &self.config))
+                .collect()
+        };
+        // A departure starts a rebalance, whose timeout may be the earliest deadline now.
+        self.deadlines_changed.notify_one();
+        Ok(results)
     }
 
     /// OffsetCommit: checks membership and generation, then stores the offsets durably.
@@ -286,8 +301,14 @@ impl Coordinator {
             Some(group) => {
                 lock(&group).check_commit(member_id, instance_id, generation, Instant::now())?
             }
-            // No group: only a standalone consumer (generation -1) may commit.
-            None if generation < 0 => {}
+            // No group: a standalone consumer (generation -1) commits to a new empty group;
+            // anything else is from a generation that no longer exists (Kafka's answers).
+            None if generation < 0 => Group::new(group_id).check_commit(
+                member_id,
+                instance_id,
+                generation,
+                Instant::now(),
+            )?,
             None => return Err(GroupError::IllegalGeneration),
         }
         self.offsets.commit(group_id, offsets).await.map_err(|e| {
@@ -441,12 +462,42 @@ impl Coordinator {
 
     /// One timer pass: completes rebalances whose deadline passed and expires sessions.
     pub fn run_timers(&self) {
-        let now = Instant::now();
+        self.run_timers_at(Instant::now());
+    }
+
+    /// A timer pass as of `now`; returns the earliest deadline after it, of any group.
+    fn run_timers_at(&self, now: Instant) -> Option<Instant> {
         let groups: Vec<Arc<Mutex<Group>>> = lock(&self.groups).values().cloned().collect();
+        let mut next: Option<Instant> = None;
         for group in groups {
             let mut g = lock(&group);
             g.try_complete_join(now);
             g.expire(now, &self.config);
+            if let Some(t) = g.next_deadline(now) {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
+    }
+
+    /// Runs the group timers forever: a pass, then a sleep until the earliest deadline (or
+    /// until a join or leave may have brought one forward), then the next pass. A pass and
+    /// the deadline after it use the same instant, so nothing due in between is skipped.
+    pub async fn drive_deadlines(&self) {
+        loop {
+            // Registered before the pass, so a change during it is not missed.
+            let changed = self.deadlines_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match self.run_timers_at(Instant::now()) {
+                Some(deadline) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(deadline) => {}
+                        _ = changed => {}
+                    }
+                }
+                None => changed.await,
+            }
         }
     }
 

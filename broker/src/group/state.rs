@@ -9,11 +9,15 @@
 //! ```
 //!
 //! Everything here is synchronous and IO-free; the [`super::Coordinator`] holds each group
-//! behind a mutex, drives timeouts from a ticker, and parks JoinGroup and SyncGroup callers on
-//! the one-shot channels stored in their [`Member`].
+//! behind a mutex, drives timeouts with a timer armed at the earliest [`Group::next_deadline`],
+//! and parks JoinGroup and SyncGroup callers on the one-shot channels stored in their
+//! [`Member`].
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the same instants the deadline timer sleeps until (and that tests can pause).
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -478,9 +482,10 @@ impl Group {
         self.earliest_completion = None;
         self.generation = self.generation.wrapping_add(1);
         if self.members.is_empty() {
+            // Kafka keeps the protocol type of an empty group (it is still a `consumer` group,
+            // not a "simple" one); only the chosen protocol goes.
             self.state = GroupState::Empty;
             self.protocol_name = None;
-            self.protocol_type = None;
             self.leader = None;
             self.empty_since_ms = crate::log::partition::now_ms();
             return;
@@ -641,6 +646,29 @@ impl Group {
         }
     }
 
+    /// The earliest instant after `now` at which [`Group::expire`] or
+    /// [`Group::try_complete_join`] may change something: a member's session end, an unclaimed
+    /// member id's end, the rebalance timeout, the end of the initial rebalance delay. Only
+    /// instants after `now` count: whatever was due at `now` has been handled, and a delay that
+    /// ended while members are still missing matters again only when one joins.
+    pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        let sessions = self
+            .members
+            .values()
+            .filter(|m| m.join_waiter.is_none())
+            .map(|m| m.last_heartbeat + m.session_timeout);
+        let rebalance = if self.state == GroupState::PreparingRebalance {
+            [self.rebalance_deadline, self.earliest_completion]
+        } else {
+            [None, None]
+        };
+        sessions
+            .chain(self.pending.values().copied())
+            .chain(rebalance.into_iter().flatten())
+            .filter(|&t| t > now)
+            .min()
+    }
+
     /// Removes members whose session timed out and forgets unclaimed pending ids. Members
     /// parked in JoinGroup are exempt: the rebalance timeout governs them.
     pub fn expire(&mut self, now: Instant, cfg: &GroupConfig) -> usize {
@@ -648,7 +676,7 @@ impl Group {
         let expired: Vec<u64> = self
             .members
             .iter()
-            .filter(|(_, m)| m.join_waiter.is_none() && now > m.last_heartbeat + m.session_timeout)
+            .filter(|(_, m)| m.join_waiter.is_none() && now >= m.last_heartbeat + m.session_timeout)
             .map(|(s, _)| *s)
             .collect();
         for &seq in &expired {
@@ -663,8 +691,13 @@ impl Group {
         expired.len()
     }
 
-    /// Whether an OffsetCommit from this member and generation may commit (Kafka's rules:
-    /// a group with no members takes commits from standalone consumers, generation -1).
+    /// Whether an OffsetCommit from this member and generation may commit, checked in the
+    /// order of Kafka's GroupCoordinator: a fenced static member, an unknown member, a stale
+    /// generation, and only then the state (REBALANCE_IN_PROGRESS while CompletingRebalance;
+    /// librdkafka expects ILLEGAL_GENERATION for a commit racing a rebalance, but surfaces
+    /// REBALANCE_IN_PROGRESS to the application). A request with no member, generation or
+    /// instance (a standalone consumer, or an admin client) may commit only to an empty group.
+    /// An accepted commit counts as a heartbeat of its member, as in Kafka.
     pub fn check_commit(
         &mut self,
         member_id: &str,
@@ -672,8 +705,12 @@ impl Group {
         generation: i32,
         now: Instant,
     ) -> Result<(), GroupError> {
-        if generation < 0 && self.state == GroupState::Empty {
-            return Ok(());
+        if generation < 0 && member_id.is_empty() && instance_id.is_none() {
+            return if self.state == GroupState::Empty {
+                Ok(())
+            } else {
+                Err(GroupError::UnknownMemberId)
+            };
         }
         if let Some(inst) = instance_id {
             if self
@@ -684,15 +721,17 @@ impl Group {
                 return Err(GroupError::FencedInstanceId);
             }
         }
+        if self.member(member_id).is_none() {
+            return Err(GroupError::UnknownMemberId);
+        }
+        if generation != self.generation {
+            return Err(GroupError::IllegalGeneration);
+        }
         if self.state == GroupState::CompletingRebalance {
             return Err(GroupError::RebalanceInProgress);
         }
-        let Some(m) = self.member_mut(member_id) else {
-            return Err(GroupError::UnknownMemberId);
-        };
-        m.last_heartbeat = now;
-        if generation != self.generation {
-            return Err(GroupError::IllegalGeneration);
+        if let Some(m) = self.member_mut(member_id) {
+            m.last_heartbeat = now;
         }
         Ok(())
     }

@@ -362,3 +362,198 @@ async fn offsets_of_empty_groups_expire_after_the_retention() {
         vec!["busy"]
     );
 }
+
+/// Issue #13 bug 3 (librdkafka test 0113 `v_commit_during_rebalance`): a commit while the
+/// group awaits its leader's assignment is checked as Kafka's GroupCoordinator does — unknown
+/// member, then stale generation, and only then REBALANCE_IN_PROGRESS — and only an accepted
+/// commit counts as the member's heartbeat.
+#[tokio::test]
+async fn commit_errors_come_in_kafkas_order() {
+    let (_d, c) = coordinator(config());
+    let offs = [(("t".to_string(), 0), committed(5))];
+    let ja = c.join(join_req("", None, 10_000)).await.unwrap();
+    let a = ja.member_id.clone();
+    assert_eq!(ja.generation, 1);
+    // CompletingRebalance: joined, no SyncGroup from the leader yet.
+    assert_eq!(c.describe("g").state, "CompletingRebalance");
+    assert_eq!(
+        c.commit("g", "nobody", None, 1, &offs).await,
+        Err(GroupError::UnknownMemberId)
+    );
+    assert_eq!(
+        c.commit("g", "nobody", None, 0, &offs).await,
+        Err(GroupError::UnknownMemberId),
+        "the member is checked before the generation"
+    );
+    assert_eq!(
+        c.commit("g", &a, None, 0, &offs).await,
+        Err(GroupError::IllegalGeneration),
+        "the generation is checked before the state"
+    );
+    assert_eq!(
+        c.commit("g", &a, None, 1, &offs).await,
+        Err(GroupError::RebalanceInProgress)
+    );
+    assert_eq!(
+        c.commit("g", "", None, -1, &offs).await,
+        Err(GroupError::UnknownMemberId),
+        "no standalone commits into a group with members"
+    );
+    assert_eq!(c.fetch("g", None), vec![]);
+    assert_eq!(
+        sync(&c, &a, 1, vec![(a.clone(), Bytes::new())]).await,
+        Ok(Bytes::new())
+    );
+    assert_eq!(c.commit("g", &a, None, 1, &offs).await, Ok(()));
+    // Unknown group: a standalone commit creates it, a member commit is from a dead generation.
+    assert_eq!(c.commit("fresh", "", None, -1, &offs).await, Ok(()));
+    assert_eq!(
+        c.commit("other", "m", None, 3, &offs).await,
+        Err(GroupError::IllegalGeneration)
+    );
+}
+
+/// A member whose commits are all rejected still times out: only an accepted commit resets
+/// its session, as in Kafka.
+#[tokio::test]
+async fn rejected_commits_do_not_keep_a_member_alive() {
+    let (_d, c) = coordinator(config());
+    let offs = [(("t".to_string(), 0), committed(5))];
+    let ja = c.join(join_req("", None, 300)).await.unwrap();
+    let a = ja.member_id.clone();
+    sync(&c, &a, 1, vec![]).await.unwrap();
+    let started = std::time::Instant::now();
+    // Keep committing with a stale generation well past the session timeout.
+    while c.describe("g").members.len() == 1 {
+        assert_eq!(
+            c.commit("g", &a, None, 0, &offs).await,
+            Err(GroupError::IllegalGeneration)
+        );
+        c.run_timers();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the member was kept alive by rejected commits"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Accepted commits, by contrast, keep a member alive (a longer session, so that a slow
+    // commit on a loaded machine does not count as silence).
+    let jb = c.join(join_req("", None, 1_000)).await.unwrap();
+    let b = jb.member_id.clone();
+    sync(&c, &b, jb.generation, vec![]).await.unwrap();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(2_500) {
+        assert_eq!(c.commit("g", &b, None, jb.generation, &offs).await, Ok(()));
+        c.run_timers();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(c.describe("g").members.len(), 1);
+}
+
+/// Issue #13 bug 6: when the last member leaves, the group keeps its protocol type
+/// (`consumer`) in ListGroups and DescribeGroups; only the protocol name is cleared.
+#[tokio::test]
+async fn an_empty_group_keeps_its_protocol_type() {
+    let (_d, c) = coordinator(config());
+    let ja = c.join(join_req("", None, 10_000)).await.unwrap();
+    sync(&c, &ja.member_id, ja.generation, vec![])
+        .await
+        .unwrap();
+    let offs = [(("t".to_string(), 0), committed(5))];
+    c.commit("g", &ja.member_id, None, ja.generation, &offs)
+        .await
+        .unwrap();
+    assert_eq!(c.describe("g").protocol, "range");
+    assert_eq!(
+        c.leave("g", &[(ja.member_id.clone(), None)]).unwrap(),
+        vec![Ok(())]
+    );
+    let d = c.describe("g");
+    assert_eq!(
+        (d.state, d.protocol_type.as_str(), d.protocol.as_str()),
+        ("Empty", "consumer", "")
+    );
+    let listed = c.list();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].state, listed[0].protocol_type.as_str()),
+        ("Empty", "consumer")
+    );
+    // A member of another protocol type may still take over the empty group, as in Kafka.
+    let mut other = join_req("", None, 10_000);
+    other.protocol_type = "connect".into();
+    let jo = c.join(other).await.unwrap();
+    assert_eq!(jo.protocol_type.as_deref(), Some("connect"));
+}
+
+/// Yields until `cond` holds, without letting (paused) time move: what is due at this
+/// instant runs, nothing later.
+async fn settle(mut cond: impl FnMut() -> bool) {
+    let at = tokio::time::Instant::now();
+    for _ in 0..100 {
+        if cond() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(tokio::time::Instant::now(), at);
+    panic!("condition not reached at {at:?}");
+}
+
+/// Issue #13 bug 9: a member that stops heartbeating is removed at its session deadline to
+/// the millisecond (not on the next tick of a coarse timer), and a rebalance whose members do
+/// not all rejoin completes exactly at the rebalance timeout. The clock is tokio's, paused:
+/// it moves only to the next timer, so the instants are exact.
+#[tokio::test(start_paused = true)]
+async fn deadlines_fire_at_their_millisecond() {
+    let (_d, c) = coordinator(config());
+    let driver = {
+        let c = c.clone();
+        tokio::spawn(async move { c.drive_deadlines().await })
+    };
+    let ja = c.join(join_req("", None, 10_000)).await.unwrap();
+    let a = ja.member_id.clone();
+    sync(&c, &a, ja.generation, vec![]).await.unwrap();
+    let last_heard = tokio::time::Instant::now();
+
+    // A second member joins at +4 s: the first must rejoin within the rebalance timeout
+    // (300 ms in `join_req`), and does not.
+    tokio::time::sleep(Duration::from_millis(4_000)).await;
+    let jb = spawn_join(&c, join_req("", None, 10_000));
+    settle(|| c.describe("g").state == "PreparingRebalance").await;
+    let rebalance_started = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(299)).await;
+    assert_eq!(
+        c.describe("g").state,
+        "PreparingRebalance",
+        "299 ms: not yet"
+    );
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    settle(|| c.describe("g").state == "CompletingRebalance").await;
+    assert_eq!(
+        tokio::time::Instant::now() - rebalance_started,
+        Duration::from_millis(300)
+    );
+    let jb = jb.await.unwrap().unwrap();
+    assert_eq!(jb.members.len(), 1, "the silent member was dropped");
+    assert!(c.describe("g").members.iter().all(|m| m.member_id != a));
+    let b = jb.member_id.clone();
+    sync(&c, &b, jb.generation, vec![]).await.unwrap();
+    let b_heard = tokio::time::Instant::now();
+    assert!(b_heard > last_heard);
+
+    // The remaining member heartbeats once more at +2 s, then falls silent: it expires at
+    // exactly that heartbeat + 10 s, not a moment earlier or later.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    c.heartbeat("g", &b, None, jb.generation).unwrap();
+    let heartbeat = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(9_999)).await;
+    assert_eq!(c.describe("g").members.len(), 1, "9999 ms: still a member");
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    settle(|| c.describe("g").members.is_empty()).await;
+    assert_eq!(
+        tokio::time::Instant::now() - heartbeat,
+        Duration::from_millis(10_000)
+    );
+    driver.abort();
+}

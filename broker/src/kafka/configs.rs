@@ -1,44 +1,44 @@
-//! DescribeConfigs (v1–4) and IncrementalAlterConfigs (v0–1) for topics.
+//! DescribeConfigs (v1–4) for topics, the broker and its loggers; IncrementalAlterConfigs
+//! (v0–1) and AlterConfigs (v0–2) for topics.
 //!
-//! A topic's configs are Kafka's names; only overrides are stored (`Topic::configs`).
-//! DescribeConfigs answers with every config this broker knows, overrides as
-//! DYNAMIC_TOPIC_CONFIG and the rest as DEFAULT_CONFIG with Kafka's default — clients do
-//! read-modify-write over the full list (librdkafka's test 0092), so defaults must be there.
-//! The log defaults come from [`LogConfig::default`], so that what is shown is what the log does.
+//! Every topic config these APIs accept, reject or describe comes from one table,
+//! [`super::topic_configs`], which CreateTopics uses as well: an unknown name is
+//! INVALID_CONFIG everywhere. A topic stores only its overrides (`Topic::configs`).
+//! DescribeConfigs answers with every config of the table, overrides as DYNAMIC_TOPIC_CONFIG
+//! and the rest as DEFAULT_CONFIG with the default — clients do read-modify-write over the
+//! full list (librdkafka's test 0092), so defaults must be there.
 //!
-//! IncrementalAlterConfigs supports SET and DELETE on topics; each resource is applied as one
-//! replacement of its overrides (all of its operations, or none). Log-level configs change the
-//! stored overrides at once but reach the running partition logs when the broker next opens
-//! them (restart); validation configs apply to the next produce.
+//! IncrementalAlterConfigs supports SET and DELETE on topics; AlterConfigs replaces a topic's
+//! overrides with the given set. Each resource is applied as one replacement of its overrides
+//! (all of its operations, or none); log settings reach the running partitions at once,
+//! validation configs apply to the next produce.
 
+use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse as LegacyAlterResponse;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{
-    DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResponse,
+    AlterConfigsRequest, AlterConfigsResponse, DescribeConfigsRequest, DescribeConfigsResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 
-use crate::log::{LogConfig, TimestampType};
-use crate::topics::{log_config, TopicConfigs, TopicError, Topics};
-use crate::validate::TopicRules;
+use super::broker_configs::{self, BrokerConfigEntry};
+use super::topic_configs::{self, check_all};
+use crate::topics::{TopicConfigs, Topics};
 
 /// `ConfigResource.Type`.
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
+const RESOURCE_BROKER_LOGGER: i8 = 8;
 
 /// `ConfigSource`.
 const SOURCE_DYNAMIC_TOPIC: i8 = 1;
 const SOURCE_DEFAULT: i8 = 5;
 
-/// `ConfigType` (DescribeConfigs v3+).
-const TYPE_BOOLEAN: i8 = 1;
+/// `ConfigType` (DescribeConfigs v3+) of overrides not in the table.
 const TYPE_STRING: i8 = 2;
-const TYPE_INT: i8 = 3;
-const TYPE_LONG: i8 = 5;
-const TYPE_LIST: i8 = 7;
 
 /// `AlterConfigOp.OpType`.
 const OP_SET: i8 = 0;
@@ -50,170 +50,19 @@ const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const INVALID_CONFIG: i16 = 40;
 const INVALID_REQUEST: i16 = 42;
 
-/// One topic config this broker knows.
-struct ConfigDef {
-    name: &'static str,
-    default: String,
-    config_type: i8,
-    doc: &'static str,
-}
-
-/// Every topic config this broker knows, with Kafka's defaults, in name order.
-fn catalogue() -> Vec<ConfigDef> {
-    let log = LogConfig::default();
-    let ts = match log.message_timestamp_type {
-        TimestampType::CreateTime => "CreateTime",
-        TimestampType::LogAppendTime => "LogAppendTime",
-    };
-    let def = |name, default: String, config_type, doc| ConfigDef {
-        name,
-        default,
-        config_type,
-        doc,
-    };
-    let mut all = vec![
-        def(
-            "cleanup.policy",
-            "delete".into(),
-            TYPE_LIST,
-            "delete and/or compact (stored; compaction is not performed)",
-        ),
-        def(
-            "compression.type",
-            "producer".into(),
-            TYPE_STRING,
-            "final compression type (stored; batches are kept as the producer sent them)",
-        ),
-        def(
-            "index.interval.bytes",
-            log.index_interval_bytes.to_string(),
-            TYPE_INT,
-            "log bytes between offset index entries",
-        ),
-        def(
-            "max.message.bytes",
-            log.max_message_bytes.to_string(),
-            TYPE_INT,
-            "largest record batch size allowed",
-        ),
-        def(
-            "message.timestamp.type",
-            ts.into(),
-            TYPE_STRING,
-            "CreateTime or LogAppendTime",
-        ),
-        def(
-            "min.insync.replicas",
-            "1".into(),
-            TYPE_INT,
-            "minimum in-sync replicas for acks=all (single broker: always met)",
-        ),
-        def(
-            "retention.bytes",
-            log.retention_bytes.to_string(),
-            TYPE_LONG,
-            "maximum partition size before old segments are deleted; -1 = no limit",
-        ),
-        def(
-            "retention.ms",
-            log.retention_ms.to_string(),
-            TYPE_LONG,
-            "maximum age of a segment before it is deleted; -1 = forever",
-        ),
-        def(
-            "segment.bytes",
-            log.segment_bytes.to_string(),
-            TYPE_INT,
-            "segment file size",
-        ),
-        def(
-            "segment.ms",
-            log.segment_ms.to_string(),
-            TYPE_LONG,
-            "time after which a segment is rolled",
-        ),
-        def(
-            "confluent.value.schema.validation",
-            "false".into(),
-            TYPE_BOOLEAN,
-            "validate record values against the schema registry",
-        ),
-        def(
-            "confluent.key.schema.validation",
-            "false".into(),
-            TYPE_BOOLEAN,
-            "validate record keys against the schema registry",
-        ),
-        def(
-            "confluent.value.subject.name.strategy",
-            "TopicNameStrategy".into(),
-            TYPE_STRING,
-            "subject name strategy for values",
-        ),
-        def(
-            "confluent.key.subject.name.strategy",
-            "TopicNameStrategy".into(),
-            TYPE_STRING,
-            "subject name strategy for keys",
-        ),
-        def(
-            "charter.value.schema.validation.level",
-            "payload".into(),
-            TYPE_STRING,
-            "id (framing and registration) or payload (also decode the value)",
-        ),
-        def(
-            "charter.key.schema.validation.level",
-            "payload".into(),
-            TYPE_STRING,
-            "id (framing and registration) or payload (also decode the key)",
-        ),
-    ];
-    all.sort_by_key(|d| d.name);
-    all
-}
-
-fn is_known(name: &str) -> bool {
-    catalogue().iter().any(|d| d.name == name)
-}
-
 fn str_bytes(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
 }
 
-/// Checks values `log_config` and `TopicRules` do not look at. `Err` is the message.
-fn check_value(name: &str, value: &str) -> Result<(), String> {
-    let ok = match name {
-        "cleanup.policy" => {
-            !value.is_empty()
-                && value
-                    .split(',')
-                    .all(|p| matches!(p.trim(), "delete" | "compact"))
-        }
-        "compression.type" => matches!(
-            value,
-            "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd"
-        ),
-        "message.timestamp.type" => matches!(value, "CreateTime" | "LogAppendTime"),
-        "min.insync.replicas" => value.parse::<i32>().is_ok_and(|n| n >= 1),
-        _ => true,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("Invalid value {value} for configuration {name}"))
-    }
-}
-
-/// Validates a complete override map as `Topics::alter_configs` will.
-fn check_all(configs: &TopicConfigs) -> Result<(), TopicError> {
-    log_config(configs)?;
-    TopicRules::from_configs(configs).map_err(TopicError::InvalidConfig)?;
-    Ok(())
+/// The broker as DescribeConfigs shows it: its id and its configs.
+pub struct BrokerView {
+    pub node_id: i32,
+    pub configs: Vec<BrokerConfigEntry>,
 }
 
 pub fn describe_configs(
     topics: &Topics,
+    broker: &BrokerView,
     version: i16,
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
@@ -240,7 +89,7 @@ pub fn describe_configs(
                             .as_ref()
                             .is_none_or(|keys| keys.iter().any(|k| k.as_str() == name))
                     };
-                    for d in catalogue() {
+                    for d in topic_configs::all() {
                         if !wanted(d.name) {
                             continue;
                         }
@@ -248,21 +97,21 @@ pub fn describe_configs(
                         r.configs.push(entry(
                             version,
                             d.name,
-                            set.map(String::as_str),
+                            set.map(|v| (v.as_str(), SOURCE_DYNAMIC_TOPIC)),
                             &d.default,
-                            d.config_type,
+                            d.kind.wire(),
                             synonyms,
-                            docs.then_some(d.doc),
+                            docs.then(|| d.documentation()).as_deref(),
                         ));
                     }
                     // Overrides with names we do not know (accepted by older CreateTopics):
                     // shown, so that read-modify-write keeps them.
                     for (k, v) in &topic.configs {
-                        if !is_known(k) && wanted(k) {
+                        if topic_configs::find(k).is_none() && wanted(k) {
                             r.configs.push(entry(
                                 version,
                                 k,
-                                Some(v),
+                                Some((v, SOURCE_DYNAMIC_TOPIC)),
                                 v,
                                 TYPE_STRING,
                                 synonyms,
@@ -272,8 +121,15 @@ pub fn describe_configs(
                     }
                 }
             },
-            // Clients (librdkafka, kcat) may ask; no broker configs are exposed.
-            RESOURCE_BROKER => {}
+            RESOURCE_BROKER | RESOURCE_BROKER_LOGGER => {
+                match describe_broker(broker, &res, version, synonyms, docs) {
+                    Ok(configs) => r.configs = configs,
+                    Err(message) => {
+                        r.error_code = INVALID_REQUEST;
+                        r.error_message = Some(str_bytes(&message));
+                    }
+                }
+            }
             other => {
                 r.error_code = INVALID_REQUEST;
                 r.error_message = Some(str_bytes(&format!(
@@ -286,11 +142,79 @@ pub fn describe_configs(
     resp
 }
 
-/// One described config: `set` is the override, if any.
+/// A BROKER or BROKER_LOGGER resource, answered as Kafka's `ConfigHelper` does: the resource
+/// name must be this broker's id (an empty BROKER name means the cluster-wide dynamic
+/// defaults, of which Charter has none); anything else is INVALID_REQUEST.
+fn describe_broker(
+    broker: &BrokerView,
+    res: &kafka_protocol::messages::describe_configs_request::DescribeConfigsResource,
+    version: i16,
+    synonyms: bool,
+    docs: bool,
+) -> Result<Vec<DescribeConfigsResourceResult>, String> {
+    let name = res.resource_name.as_str();
+    let logger = res.resource_type == RESOURCE_BROKER_LOGGER;
+    if name.is_empty() {
+        return if logger {
+            Err("Broker id must not be empty".into())
+        } else {
+            Ok(Vec::new())
+        };
+    }
+    let Ok(id) = name.parse::<i32>() else {
+        return Err(format!("Broker id must be an integer, but it is: {name}"));
+    };
+    if id != broker.node_id {
+        return Err(format!(
+            "Unexpected broker id, expected {} or empty string, but received {name}",
+            broker.node_id
+        ));
+    }
+    let wanted = |n: &str| {
+        res.configuration_keys
+            .as_ref()
+            .is_none_or(|keys| keys.iter().any(|k| k.as_str() == n))
+    };
+    if logger {
+        // Log levels come from RUST_LOG; `root` is the most verbose level enabled.
+        if !wanted("root") {
+            return Ok(Vec::new());
+        }
+        let mut e = DescribeConfigsResourceResult::default();
+        e.name = str_bytes("root");
+        e.value = Some(str_bytes(broker_configs::root_log_level()));
+        e.config_source = broker_configs::SOURCE_DYNAMIC_BROKER_LOGGER;
+        e.documentation = None;
+        return Ok(vec![e]);
+    }
+    Ok(broker
+        .configs
+        .iter()
+        .filter(|c| wanted(c.name))
+        .map(|c| {
+            let default = c.default.as_deref().unwrap_or(&c.value);
+            let set = c.default.is_some().then_some(c.value.as_str());
+            let mut e = entry(
+                version,
+                c.name,
+                set.map(|v| (v, broker_configs::SOURCE_STATIC_BROKER)),
+                default,
+                c.kind.wire(),
+                synonyms,
+                docs.then_some(c.doc),
+            );
+            // Charter takes no broker config changes at runtime.
+            e.read_only = true;
+            e
+        })
+        .collect())
+}
+
+/// One described config: `set` is the value that overrides the default, with its source.
 fn entry(
     version: i16,
     name: &str,
-    set: Option<&str>,
+    set: Option<(&str, i8)>,
     default: &str,
     config_type: i8,
     synonyms: bool,
@@ -298,14 +222,10 @@ fn entry(
 ) -> DescribeConfigsResourceResult {
     let mut e = DescribeConfigsResourceResult::default();
     e.name = str_bytes(name);
-    e.value = Some(str_bytes(set.unwrap_or(default)));
+    e.value = Some(str_bytes(set.map_or(default, |(v, _)| v)));
     e.read_only = false;
     e.is_sensitive = false;
-    e.config_source = if set.is_some() {
-        SOURCE_DYNAMIC_TOPIC
-    } else {
-        SOURCE_DEFAULT
-    };
+    e.config_source = set.map_or(SOURCE_DEFAULT, |(_, source)| source);
     if synonyms {
         // Kafka lists the config itself first, then what it would fall back to.
         let syn = |value: &str, source| {
@@ -315,8 +235,8 @@ fn entry(
             s.source = source;
             s
         };
-        if let Some(v) = set {
-            e.synonyms.push(syn(v, SOURCE_DYNAMIC_TOPIC));
+        if let Some((v, source)) = set {
+            e.synonyms.push(syn(v, source));
         }
         e.synonyms.push(syn(default, SOURCE_DEFAULT));
     }
@@ -342,6 +262,10 @@ pub fn incremental_alter_configs(
         r.error_message = None;
         let outcome = match res.resource_type {
             RESOURCE_TOPIC => alter_topic(topics, &res, req.validate_only),
+            RESOURCE_BROKER => Err((
+                INVALID_REQUEST,
+                "Broker configs cannot be changed at runtime in Charter".to_string(),
+            )),
             other => Err((
                 INVALID_REQUEST,
                 format!("Unsupported resource type {other} for IncrementalAlterConfigs"),
@@ -381,19 +305,16 @@ fn alter_topic(
         }
         match op.config_operation {
             OP_SET => {
-                if !is_known(key) {
-                    return Err((INVALID_CONFIG, format!("Unknown topic config name: {key}")));
-                }
                 let Some(value) = op.value.as_ref() else {
                     return Err((INVALID_CONFIG, format!("Null value for config {key}")));
                 };
-                check_value(key, value).map_err(|m| (INVALID_CONFIG, m))?;
+                topic_configs::check(key, value).map_err(|m| (INVALID_CONFIG, m))?;
                 configs.insert(key.to_string(), value.to_string());
             }
             OP_DELETE => {
                 // Deleting an unknown override that is stored (from an older CreateTopics) is
                 // allowed, so that it can be cleaned up.
-                if !is_known(key) && !configs.contains_key(key) {
+                if topic_configs::find(key).is_none() && !configs.contains_key(key) {
                     return Err((INVALID_CONFIG, format!("Unknown topic config name: {key}")));
                 }
                 configs.remove(key);
@@ -412,17 +333,92 @@ fn alter_topic(
             }
         }
     }
-    let done = if validate_only {
-        check_all(&configs)
-    } else {
-        topics.alter_configs(name, configs)
-    };
+    replace_overrides(topics, name, configs, validate_only)
+}
+
+/// Stores `configs` as topic `name`'s overrides, after checking them whole.
+fn replace_overrides(
+    topics: &Topics,
+    name: &str,
+    configs: TopicConfigs,
+    validate_only: bool,
+) -> Result<(), (i16, String)> {
+    let done = check_all(&configs).and_then(|()| {
+        if validate_only {
+            Ok(())
+        } else {
+            topics.alter_configs(name, configs)
+        }
+    });
     done.map_err(|e| (e.kafka_error_code(), e.to_string()))
+}
+
+/// AlterConfigs (API 33, the pre-KIP-339 form): each topic resource's overrides become
+/// exactly the given configs; those not given return to their defaults.
+pub fn alter_configs(topics: &Topics, req: AlterConfigsRequest) -> AlterConfigsResponse {
+    let mut resp = AlterConfigsResponse::default();
+    for res in req.resources {
+        let mut r = LegacyAlterResponse::default();
+        r.resource_type = res.resource_type;
+        r.resource_name = res.resource_name.clone();
+        r.error_message = None;
+        let outcome = match res.resource_type {
+            RESOURCE_TOPIC => replace_topic(topics, &res, req.validate_only),
+            RESOURCE_BROKER => Err((
+                INVALID_REQUEST,
+                "Broker configs cannot be changed at runtime in Charter".to_string(),
+            )),
+            other => Err((
+                INVALID_REQUEST,
+                format!("Unsupported resource type {other} for AlterConfigs"),
+            )),
+        };
+        if let Err((code, message)) = outcome {
+            r.error_code = code;
+            r.error_message = Some(str_bytes(&message));
+        }
+        resp.responses.push(r);
+    }
+    resp
+}
+
+fn replace_topic(
+    topics: &Topics,
+    res: &kafka_protocol::messages::alter_configs_request::AlterConfigsResource,
+    validate_only: bool,
+) -> Result<(), (i16, String)> {
+    let name = res.resource_name.as_str();
+    if topics.get(name).is_none() {
+        return Err((
+            UNKNOWN_TOPIC_OR_PARTITION,
+            format!("Topic '{name}' does not exist."),
+        ));
+    }
+    let mut configs = TopicConfigs::new();
+    for c in &res.configs {
+        let key = c.name.as_str();
+        // Kafka: a null value is a malformed request here, not a delete.
+        let Some(value) = c.value.as_ref() else {
+            return Err((
+                INVALID_REQUEST,
+                format!("Null value not supported for : {key}"),
+            ));
+        };
+        topic_configs::check(key, value).map_err(|m| (INVALID_CONFIG, m))?;
+        if configs.insert(key.to_string(), value.to_string()).is_some() {
+            return Err((
+                INVALID_REQUEST,
+                format!("Error due to duplicate config keys: {key}"),
+            ));
+        }
+    }
+    replace_overrides(topics, name, configs, validate_only)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::TimestampType;
     use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
     use kafka_protocol::messages::incremental_alter_configs_request::{
         AlterConfigsResource, AlterableConfig,
@@ -458,7 +454,17 @@ mod tests {
         if version >= 3 {
             req.include_documentation = true;
         }
-        let resp = describe_configs(t, version, req);
+        let broker = BrokerView {
+            node_id: 1,
+            configs: vec![BrokerConfigEntry {
+                name: "num.partitions",
+                value: "3".into(),
+                default: Some("1".into()),
+                kind: topic_configs::Kind::Int,
+                doc: "partitions",
+            }],
+        };
+        let resp = describe_configs(t, &broker, version, req);
         let mut buf = bytes::BytesMut::new();
         resp.encode(&mut buf, version).expect("encodes");
         resp
@@ -508,25 +514,6 @@ mod tests {
     }
 
     #[test]
-    fn catalogue_covers_validation_configs() {
-        for n in crate::validate::CONFIG_NAMES {
-            assert!(is_known(n), "{n}");
-        }
-        assert!(catalogue()
-            .iter()
-            .all(|d| check_value(d.name, &d.default).is_ok()));
-        let defaults: TopicConfigs = catalogue()
-            .iter()
-            .map(|d| (d.name.to_string(), d.default.clone()))
-            .collect();
-        check_all(&defaults).unwrap();
-        assert_eq!(
-            TopicRules::from_configs(&defaults).unwrap(),
-            TopicRules::default()
-        );
-    }
-
-    #[test]
     fn describe_defaults_and_overrides_every_version() {
         let (_d, t) = topics();
         let mut c = TopicConfigs::new();
@@ -535,7 +522,7 @@ mod tests {
         for v in 1..=4 {
             let resp = describe(&t, v, RESOURCE_TOPIC, "t", None);
             assert_eq!(resp.results[0].error_code, 0);
-            assert_eq!(resp.results[0].configs.len(), catalogue().len());
+            assert_eq!(resp.results[0].configs.len(), topic_configs::all().len());
             assert_eq!(value_of(&resp, "retention.ms"), ("1234".into(), 1));
             assert_eq!(value_of(&resp, "cleanup.policy"), ("delete".into(), 5));
             assert_eq!(value_of(&resp, "max.message.bytes"), ("1048588".into(), 5));
@@ -549,7 +536,7 @@ mod tests {
         let resp = describe(&t, 4, RESOURCE_TOPIC, "t", Some(&["retention.ms", "nope"]));
         assert_eq!(resp.results[0].configs.len(), 1);
         assert_eq!(resp.results[0].configs[0].synonyms.len(), 2);
-        assert_eq!(resp.results[0].configs[0].config_type, TYPE_LONG);
+        assert_eq!(resp.results[0].configs[0].config_type, 5);
     }
 
     #[test]
@@ -559,7 +546,24 @@ mod tests {
         assert_eq!(resp.results[0].error_code, 3);
         let resp = describe(&t, 1, RESOURCE_BROKER, "1", None);
         assert_eq!(resp.results[0].error_code, 0);
+        assert_eq!(value_of(&resp, "num.partitions"), ("3".into(), 4));
+        assert!(resp.results[0].configs[0].read_only);
+        let resp = describe(&t, 4, RESOURCE_BROKER, "", None);
+        assert_eq!(resp.results[0].error_code, 0, "cluster defaults: none");
         assert!(resp.results[0].configs.is_empty());
+        for (rtype, name) in [
+            (RESOURCE_BROKER, "2"),
+            (RESOURCE_BROKER, "one"),
+            (RESOURCE_BROKER_LOGGER, "0"),
+            (RESOURCE_BROKER_LOGGER, ""),
+        ] {
+            let resp = describe(&t, 4, rtype, name, None);
+            assert_eq!(resp.results[0].error_code, 42, "{rtype} {name}");
+        }
+        let resp = describe(&t, 4, RESOURCE_BROKER_LOGGER, "1", None);
+        assert_eq!(resp.results[0].error_code, 0);
+        assert_eq!(resp.results[0].configs[0].name.as_str(), "root");
+        assert_eq!(resp.results[0].configs[0].config_source, 6);
         let resp = describe(&t, 2, 8, "x", None);
         assert_eq!(resp.results[0].error_code, 42);
     }
@@ -658,5 +662,142 @@ mod tests {
             topic.partitions[0].config().message_timestamp_type,
             TimestampType::LogAppendTime
         );
+    }
+
+    fn legacy_alter(
+        t: &Topics,
+        name: &str,
+        configs: &[(&str, Option<&str>)],
+        validate_only: bool,
+    ) -> (i16, Option<String>) {
+        use kafka_protocol::messages::alter_configs_request::{
+            AlterConfigsResource as LegacyResource, AlterableConfig as LegacyConfig,
+        };
+        let mut res = LegacyResource::default();
+        res.resource_type = RESOURCE_TOPIC;
+        res.resource_name = str_bytes(name);
+        res.configs = configs
+            .iter()
+            .map(|(k, v)| {
+                let mut c = LegacyConfig::default();
+                c.name = str_bytes(k);
+                c.value = v.map(str_bytes);
+                c
+            })
+            .collect();
+        let mut req = AlterConfigsRequest::default();
+        req.resources = vec![res];
+        req.validate_only = validate_only;
+        let resp = alter_configs(t, req);
+        for v in 0..=2 {
+            let mut buf = bytes::BytesMut::new();
+            resp.encode(&mut buf, v).expect("encodes");
+        }
+        let r = &resp.responses[0];
+        (
+            r.error_code,
+            r.error_message.as_ref().map(|m| m.to_string()),
+        )
+    }
+
+    /// Issue #13 bug 5: the 13 standard configs IncrementalAlterConfigs used to reject are
+    /// accepted, stored and described; unknown names are INVALID_CONFIG.
+    #[test]
+    fn standard_topic_configs_round_trip() {
+        let (_d, t) = topics();
+        t.create("t", 1, TopicConfigs::new()).unwrap();
+        let set: Vec<(&str, &str)> = vec![
+            ("flush.ms", "1000"),
+            ("flush.messages", "100"),
+            ("delete.retention.ms", "1000"),
+            ("file.delete.delay.ms", "1000"),
+            ("preallocate", "true"),
+            ("segment.index.bytes", "1000"),
+            ("segment.jitter.ms", "10"),
+            ("unclean.leader.election.enable", "true"),
+            ("min.compaction.lag.ms", "10"),
+            ("max.compaction.lag.ms", "100000"),
+            ("min.cleanable.dirty.ratio", "0.7"),
+            ("message.timestamp.before.max.ms", "1000"),
+            ("message.timestamp.after.max.ms", "1000"),
+        ];
+        let ops: Vec<_> = set.iter().map(|(k, v)| (*k, OP_SET, Some(*v))).collect();
+        assert_eq!(alter(&t, "t", &ops, false), (0, None));
+        let resp = describe(&t, 4, RESOURCE_TOPIC, "t", None);
+        for (k, v) in &set {
+            assert_eq!(
+                value_of(&resp, k),
+                (v.to_string(), SOURCE_DYNAMIC_TOPIC),
+                "{k}"
+            );
+        }
+        let ratio = resp.results[0]
+            .configs
+            .iter()
+            .find(|c| c.name.as_str() == "min.cleanable.dirty.ratio")
+            .unwrap();
+        assert_eq!(ratio.config_type, 6, "DOUBLE");
+        assert!(ratio
+            .documentation
+            .as_deref()
+            .is_some_and(|d| d.contains("no effect in Charter")));
+
+        let (code, msg) = alter(&t, "t", &[("dummy.doesntexist", OP_SET, Some("1"))], false);
+        assert_eq!(code, INVALID_CONFIG);
+        assert!(msg.unwrap().contains("dummy.doesntexist"));
+    }
+
+    /// AlterConfigs (API 33) replaces the overrides; its errors are those of the other APIs.
+    #[test]
+    fn legacy_alter_configs_replaces_overrides() {
+        let (_d, t) = topics();
+        t.create("t", 2, TopicConfigs::new()).unwrap();
+        assert_eq!(
+            alter(&t, "t", &[("retention.ms", OP_SET, Some("5000"))], false).0,
+            0
+        );
+        let set = [
+            ("message.timestamp.type", Some("LogAppendTime")),
+            ("flush.ms", Some("10")),
+        ];
+        assert_eq!(legacy_alter(&t, "t", &set, false), (0, None));
+        let topic = t.get("t").unwrap();
+        assert_eq!(
+            topic.configs.keys().collect::<Vec<_>>(),
+            ["flush.ms", "message.timestamp.type"],
+            "retention.ms went back to its default"
+        );
+        assert_eq!(
+            topic.partitions[1].config().message_timestamp_type,
+            TimestampType::LogAppendTime
+        );
+        assert_eq!(
+            legacy_alter(&t, "t", &[("no.such", Some("1"))], false).0,
+            40
+        );
+        assert_eq!(
+            legacy_alter(&t, "t", &[("flush.ms", Some("-5"))], false).0,
+            40
+        );
+        assert_eq!(legacy_alter(&t, "t", &[("flush.ms", None)], false).0, 42);
+        assert_eq!(
+            legacy_alter(
+                &t,
+                "t",
+                &[("flush.ms", Some("1")), ("flush.ms", Some("2"))],
+                false
+            )
+            .0,
+            42
+        );
+        assert_eq!(legacy_alter(&t, "nope", &[], false).0, 3);
+        assert_eq!(legacy_alter(&t, "t", &[], true), (0, None));
+        assert_eq!(
+            t.get("t").unwrap().configs.len(),
+            2,
+            "validate_only changes nothing"
+        );
+        assert_eq!(legacy_alter(&t, "t", &[], false), (0, None));
+        assert!(t.get("t").unwrap().configs.is_empty());
     }
 }

@@ -42,7 +42,11 @@ pub struct Client<'a> {
     pub host: &'a str,
 }
 
-/// FindCoordinator: this broker coordinates every group (and, later, transaction).
+/// FindCoordinator: this broker coordinates every group. Transactions are not implemented:
+/// a transaction coordinator lookup (key type 1) is refused with
+/// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, the error librdkafka and the Java client treat as
+/// fatal for a transactional producer, so `init_transactions()` fails at once with our message
+/// instead of succeeding and letting transactional produce hang (issue #13).
 pub fn find_coordinator(
     broker: &Broker,
     version: i16,
@@ -52,7 +56,14 @@ pub fn find_coordinator(
     let node = BrokerId(broker.config.node_id);
     let host = s(&broker.config.advertised_host);
     let port = broker.config.advertised_port;
-    let key_type_ok = matches!(req.key_type, 0 | 1);
+    let refusal = match req.key_type {
+        KEY_TYPE_GROUP => None,
+        KEY_TYPE_TRANSACTION => Some((
+            TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            TRANSACTIONS_UNSUPPORTED,
+        )),
+        _ => Some((INVALID_REQUEST, "Unknown coordinator key type")),
+    };
     if version >= 4 {
         resp.coordinators = req
             .coordinator_keys
@@ -60,31 +71,50 @@ pub fn find_coordinator(
             .map(|key| {
                 let mut c = WireCoordinator::default();
                 c.key = key;
-                if key_type_ok {
-                    c.node_id = node;
-                    c.host = host.clone();
-                    c.port = port;
-                } else {
-                    c.node_id = BrokerId(-1);
-                    c.port = -1;
-                    c.error_code = INVALID_REQUEST;
+                match refusal {
+                    None => {
+                        c.node_id = node;
+                        c.host = host.clone();
+                        c.port = port;
+                    }
+                    Some((code, message)) => {
+                        c.node_id = BrokerId(-1);
+                        c.port = -1;
+                        c.error_code = code;
+                        c.error_message = Some(s(message));
+                    }
                 }
                 c
             })
             .collect();
-    } else if key_type_ok {
-        resp.node_id = node;
-        resp.host = host;
-        resp.port = port;
     } else {
-        resp.error_code = INVALID_REQUEST;
-        resp.node_id = BrokerId(-1);
-        resp.port = -1;
+        match refusal {
+            None => {
+                resp.node_id = node;
+                resp.host = host;
+                resp.port = port;
+            }
+            Some((code, message)) => {
+                resp.error_code = code;
+                // error_message exists from v1 on.
+                if version >= 1 {
+                    resp.error_message = Some(s(message));
+                }
+                resp.node_id = BrokerId(-1);
+                resp.port = -1;
+            }
+        }
     }
     resp
 }
 
-const INVALID_REQUEST: i16 = 42;
+const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
+pub const INVALID_REQUEST: i16 = 42;
+pub const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
+/// What a transactional client is told (librdkafka puts it in its fatal error).
+const TRANSACTIONS_UNSUPPORTED: &str =
+    "Transactions are not supported by this broker (Charter): use an idempotent producer";
 
 /// JoinGroup: parks until the rebalance completes.
 pub async fn join_group(
@@ -450,6 +480,12 @@ pub fn describe_groups(
     req: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
     let mut resp = DescribeGroupsResponse::default();
+    // KIP-430 (v3+): without an authorizer every supported operation is allowed.
+    let operations = if version >= 3 && req.include_authorized_operations {
+        super::acl::GROUP
+    } else {
+        super::acl::OMITTED
+    };
     resp.groups = req
         .groups
         .into_iter()
@@ -457,6 +493,7 @@ pub fn describe_groups(
             let d = broker.coordinator.describe(&id.0);
             let mut g = DescribedGroup::default();
             g.group_id = id;
+            g.authorized_operations = operations;
             g.group_state = s(d.state);
             g.protocol_type = s(&d.protocol_type);
             g.protocol_data = s(&d.protocol);

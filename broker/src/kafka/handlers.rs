@@ -32,6 +32,7 @@ const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteTopics, 1, 6),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::FindCoordinator, 0, 4),
     (ApiKey::JoinGroup, 0, 7),
@@ -44,10 +45,24 @@ const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::DescribeCluster, 0, 1),
 ];
 
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+
+/// ListOffsets' special timestamps.
+const LATEST_TIMESTAMP: i64 = -1;
+const EARLIEST_TIMESTAMP: i64 = -2;
+/// KIP-734, ListOffsets v7+.
+const MAX_TIMESTAMP: i64 = -3;
 const INVALID_REPLICATION_FACTOR: i16 = 38;
+const INVALID_CONFIG: i16 = 40;
+const INVALID_PARTITIONS: i16 = 37;
+const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
+const INVALID_REQUEST: i16 = 42;
+const UNSUPPORTED_ENDPOINT_TYPE: i16 = 119;
+/// DescribeCluster's `EndpointType` for brokers (v1+; v0 requests decode with this default).
+const ENDPOINT_TYPE_BROKERS: i8 = 1;
 const CORRUPT_MESSAGE: i16 = 2;
 const INVALID_RECORD: i16 = 87;
 
@@ -113,25 +128,22 @@ pub async fn dispatch(
             encode(api, version, correlation_id, &delete_topics(broker, req))?
         }
         ApiKey::InitProducerId => {
-            let _: InitProducerIdRequest = decode(&mut body, version)?;
-            let mut resp = InitProducerIdResponse::default();
-            match broker.fresh_producer_id() {
-                Ok(id) => {
-                    resp.producer_id = ProducerId(id);
-                    resp.producer_epoch = 0;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "reserving producer ids failed");
-                    resp.producer_id = ProducerId(-1);
-                    resp.producer_epoch = -1;
-                    resp.error_code = 15; // COORDINATOR_NOT_AVAILABLE: retriable
-                }
-            }
+            let req = decode(&mut body, version)?;
+            let resp = init_producer_id(broker, req);
             encode(api, version, correlation_id, &resp)?
         }
         ApiKey::DescribeConfigs => {
             let req = decode(&mut body, version)?;
-            let resp = super::configs::describe_configs(&broker.topics, version, req);
+            let view = super::configs::BrokerView {
+                node_id: broker.config.node_id,
+                configs: super::broker_configs::entries(&broker.config),
+            };
+            let resp = super::configs::describe_configs(&broker.topics, &view, version, req);
+            encode(api, version, correlation_id, &resp)?
+        }
+        ApiKey::AlterConfigs => {
+            let req = decode(&mut body, version)?;
+            let resp = super::configs::alter_configs(&broker.topics, req);
             encode(api, version, correlation_id, &resp)?
         }
         ApiKey::IncrementalAlterConfigs => {
@@ -188,6 +200,10 @@ pub async fn dispatch(
             let resp = groups::describe_groups(broker, version, req);
             encode(api, version, correlation_id, &resp)?
         }
+        ApiKey::DescribeCluster => {
+            let req = decode(&mut body, version)?;
+            encode(api, version, correlation_id, &describe_cluster(broker, req))?
+        }
         ApiKey::DeleteGroups => {
             let req = decode(&mut body, version)?;
             let resp = groups::delete_groups(broker, req).await;
@@ -228,11 +244,14 @@ fn topic_name(s: &str) -> TopicName {
     TopicName(str_bytes(s))
 }
 
-fn describe_topic(broker: &Broker, topic: &Topic) -> MetadataResponseTopic {
+/// A topic as Metadata describes it; `operations` is its authorized operations (KIP-430,
+/// v8+), or [`super::acl::OMITTED`].
+fn describe_topic(broker: &Broker, topic: &Topic, operations: i32) -> MetadataResponseTopic {
     let node = BrokerId(broker.config.node_id);
     let mut t = MetadataResponseTopic::default();
     t.name = Some(topic_name(&topic.name));
     t.topic_id = topic.id;
+    t.topic_authorized_operations = operations;
     t.partitions = (0..topic.partitions.len() as i32)
         .map(|p| {
             let mut mp = MetadataResponsePartition::default();
@@ -256,6 +275,16 @@ fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResp
     resp.brokers = vec![b];
     resp.cluster_id = Some(str_bytes(&broker.cluster_id));
     resp.controller_id = BrokerId(broker.config.node_id);
+    // KIP-430: without an authorizer every supported operation is allowed. The cluster's
+    // operations are in Metadata v8–10 only (DescribeCluster carries them since).
+    if (8..=10).contains(&version) && req.include_cluster_authorized_operations {
+        resp.cluster_authorized_operations = super::acl::CLUSTER;
+    }
+    let topic_ops = if version >= 8 && req.include_topic_authorized_operations {
+        super::acl::TOPIC
+    } else {
+        super::acl::OMITTED
+    };
     // Before v4 there was no flag: Metadata always auto-created.
     let may_create =
         broker.config.auto_create_topics && (version < 4 || req.allow_auto_topic_creation);
@@ -266,7 +295,7 @@ fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResp
                 .topics
                 .all()
                 .iter()
-                .map(|t| describe_topic(broker, t))
+                .map(|t| describe_topic(broker, t, topic_ops))
                 .collect();
         }
         Some(list) if list.is_empty() && version == 0 => {
@@ -274,7 +303,7 @@ fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResp
                 .topics
                 .all()
                 .iter()
-                .map(|t| describe_topic(broker, t))
+                .map(|t| describe_topic(broker, t, topic_ops))
                 .collect();
         }
         Some(list) => {
@@ -296,11 +325,11 @@ fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResp
                     None => Err(TopicError::UnknownTopic),
                 };
                 match found {
-                    Ok(t) => resp.topics.push(describe_topic(broker, &t)),
+                    Ok(t) => resp.topics.push(describe_topic(broker, &t, topic_ops)),
                     // A concurrent create won the race: describe what exists.
                     Err(TopicError::AlreadyExists(_)) if broker.topics.get(&name).is_some() => {
                         if let Some(t) = broker.topics.get(&name) {
-                            resp.topics.push(describe_topic(broker, &t));
+                            resp.topics.push(describe_topic(broker, &t, topic_ops));
                         }
                     }
                     Err(e) => {
@@ -312,6 +341,33 @@ fn metadata(broker: &Broker, version: i16, req: MetadataRequest) -> MetadataResp
                 }
             }
         }
+    }
+    resp
+}
+
+/// DescribeCluster (KIP-700): this node, the cluster id and, on request, the cluster's
+/// authorized operations. Only the broker endpoints are served (endpoint type 1); asking a
+/// broker for controller endpoints is UNSUPPORTED_ENDPOINT_TYPE, as in Kafka.
+fn describe_cluster(broker: &Broker, req: DescribeClusterRequest) -> DescribeClusterResponse {
+    let mut resp = DescribeClusterResponse::default();
+    resp.endpoint_type = req.endpoint_type;
+    if req.endpoint_type != ENDPOINT_TYPE_BROKERS {
+        resp.error_code = UNSUPPORTED_ENDPOINT_TYPE;
+        resp.error_message = Some(str_bytes(
+            "The target broker only supports BROKER endpoints",
+        ));
+        return resp;
+    }
+    resp.cluster_id = str_bytes(&broker.cluster_id);
+    resp.controller_id = BrokerId(broker.config.node_id);
+    let mut b =
+        kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker::default();
+    b.broker_id = BrokerId(broker.config.node_id);
+    b.host = str_bytes(&broker.config.advertised_host);
+    b.port = broker.config.advertised_port;
+    resp.brokers = vec![b];
+    if req.include_cluster_authorized_operations {
+        resp.cluster_authorized_operations = super::acl::CLUSTER;
     }
     resp
 }
@@ -439,9 +495,17 @@ async fn fetch(broker: &Broker, req: FetchRequest) -> FetchResponse {
 }
 
 /// One pass over the requested partitions; returns the response and the record bytes in it.
+///
+/// The response holds at most the request's MaxBytes of records and each partition at most
+/// its partition MaxBytes, except (KIP-74) that the first batch of the first non-empty
+/// partition is returned whole whatever its size, so that a consumer always progresses. Later
+/// partitions get only whole batches that fit; a partition whose next batch does not fit gets
+/// none this time (Kafka would send a truncated batch, which librdkafka reports as
+/// MSG_SIZE_TOO_LARGE when nothing else came; clients rotate the partition order, so it is
+/// first in a later fetch).
 fn fetch_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
     let mut resp = FetchResponse::default();
-    let mut budget = if req.max_bytes > 0 {
+    let mut remaining = if req.max_bytes > 0 {
         req.max_bytes as usize
     } else {
         usize::MAX
@@ -468,13 +532,18 @@ fn fetch_once(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
                     pd.last_stable_offset = hw;
                     pd.log_start_offset = log.log_start_offset();
                     if fp.fetch_offset < hw {
-                        // The first batch is always whole, even past the budget, so that a
-                        // consumer can always make progress.
-                        let max = (fp.partition_max_bytes.max(0) as usize).min(budget).max(1);
-                        match log.read(fp.fetch_offset, max) {
+                        let limit = (fp.partition_max_bytes.max(0) as usize).min(remaining);
+                        let read = if total == 0 {
+                            log.read(fp.fetch_offset, limit)
+                        } else if limit == 0 {
+                            Ok(Vec::new())
+                        } else {
+                            log.read_at_most(fp.fetch_offset, limit)
+                        };
+                        match read {
                             Ok(bytes) => {
                                 total += bytes.len();
-                                budget = budget.saturating_sub(bytes.len());
+                                remaining = remaining.saturating_sub(bytes.len());
                                 pd.records = Some(Bytes::from(bytes));
                             }
                             Err(e) => pd.error_code = e.kafka_error_code(),
@@ -510,21 +579,59 @@ fn list_offsets(broker: &Broker, version: i16, req: ListOffsetsRequest) -> ListO
             let log = topic.as_ref().and_then(|t| t.partition(lp.partition_index));
             match log {
                 None => pr.error_code = UNKNOWN_TOPIC_OR_PARTITION,
-                Some(log) => match lp.timestamp {
-                    -2 => pr.offset = log.log_start_offset(),
-                    // Latest; with no transactions the last stable offset is the same.
-                    -1 | -3 => pr.offset = log.high_watermark(),
-                    ts => {
-                        if let Some((offset, found_ts)) = log.offset_for_timestamp(ts) {
+                Some(log) => {
+                    let found = match lp.timestamp {
+                        EARLIEST_TIMESTAMP => Ok(Some((log.log_start_offset(), -1))),
+                        // With no transactions the last stable offset is the high watermark.
+                        LATEST_TIMESTAMP => Ok(Some((log.high_watermark(), -1))),
+                        MAX_TIMESTAMP if version >= 7 => log.max_timestamp_offset(),
+                        ts => log.offset_for_timestamp(ts),
+                    };
+                    match found {
+                        Ok(Some((offset, timestamp))) => {
                             pr.offset = offset;
-                            pr.timestamp = found_ts;
+                            pr.timestamp = timestamp;
                         }
+                        // No record at or after the target: Kafka's -1 / -1.
+                        Ok(None) => {}
+                        Err(e) => pr.error_code = e.kafka_error_code(),
                     }
-                },
+                }
             }
             tr.partitions.push(pr);
         }
         resp.topics.push(tr);
+    }
+    resp
+}
+
+/// InitProducerId. Without a transactional id: a fresh producer id for an idempotent
+/// producer. With one: TRANSACTIONAL_ID_AUTHORIZATION_FAILED until transactions exist (see
+/// [`groups::find_coordinator`]); an empty id is INVALID_REQUEST, as in Kafka.
+fn init_producer_id(broker: &Broker, req: InitProducerIdRequest) -> InitProducerIdResponse {
+    let mut resp = InitProducerIdResponse::default();
+    match req.transactional_id.as_ref().map(|t| t.0.as_str()) {
+        None => match broker.fresh_producer_id() {
+            Ok(id) => {
+                resp.producer_id = ProducerId(id);
+                resp.producer_epoch = 0;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reserving producer ids failed");
+                resp.producer_id = ProducerId(-1);
+                resp.producer_epoch = -1;
+                resp.error_code = 15; // COORDINATOR_NOT_AVAILABLE: retriable
+            }
+        },
+        Some(id) => {
+            resp.error_code = if id.is_empty() {
+                groups::INVALID_REQUEST
+            } else {
+                groups::TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+            };
+            resp.producer_id = ProducerId(-1);
+            resp.producer_epoch = -1;
+        }
     }
     resp
 }
@@ -535,35 +642,35 @@ fn create_topics(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsRespo
         let name = ct.name.0.to_string();
         let mut r = CreatableTopicResult::default();
         r.name = ct.name.clone();
-        let partitions = if ct.num_partitions == -1 {
-            broker.config.default_partitions
-        } else {
-            ct.num_partitions
+        let partitions = match partition_count(broker, &ct) {
+            Ok(n) => n,
+            Err((code, message)) => {
+                r.num_partitions = -1;
+                r.replication_factor = -1;
+                r.error_code = code;
+                r.error_message = Some(str_bytes(&message));
+                resp.topics.push(r);
+                continue;
+            }
         };
         r.num_partitions = partitions;
         r.replication_factor = 1;
-        if ct.replication_factor > 1 {
-            r.error_code = INVALID_REPLICATION_FACTOR;
-            r.error_message = Some(str_bytes(
-                "Replication factor is larger than the number of brokers (1)",
-            ));
-            resp.topics.push(r);
-            continue;
-        }
-        let configs: TopicConfigs = ct
-            .configs
-            .iter()
-            .filter_map(|c| {
-                c.value
-                    .as_ref()
-                    .map(|v| (c.name.to_string(), v.to_string()))
-            })
-            .collect();
-        let outcome = if req.validate_only {
-            crate::topics::log_config(&configs).map(|_| None)
-        } else {
-            broker.topics.create(&name, partitions, configs).map(Some)
+        let configs = match topic_configs(&ct) {
+            Ok(c) => c,
+            Err(message) => {
+                r.error_code = INVALID_CONFIG;
+                r.error_message = Some(str_bytes(&message));
+                resp.topics.push(r);
+                continue;
+            }
         };
+        let outcome = super::topic_configs::check_all(&configs).and_then(|()| {
+            if req.validate_only {
+                Ok(None)
+            } else {
+                broker.topics.create(&name, partitions, configs).map(Some)
+            }
+        });
         match outcome {
             Ok(Some(t)) => r.topic_id = t.id,
             Ok(None) => {}
@@ -575,6 +682,126 @@ fn create_topics(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsRespo
         resp.topics.push(r);
     }
     resp
+}
+
+/// How many partitions a CreateTopics entry asks for, checked as Kafka's controller does.
+/// With manual replica assignments (NumPartitions = ReplicationFactor = -1) there is one
+/// partition per assignment, numbered 0, 1, … in order, each naming distinct, registered
+/// brokers (here: this node only) and all with the same replica count; otherwise the count
+/// (or `num.partitions` for -1) with a replication factor this single node can honour.
+fn partition_count(
+    broker: &Broker,
+    ct: &kafka_protocol::messages::create_topics_request::CreatableTopic,
+) -> Result<i32, (i16, String)> {
+    let node = broker.config.node_id;
+    if ct.assignments.is_empty() {
+        if ct.replication_factor > 1 {
+            return Err((
+                INVALID_REPLICATION_FACTOR,
+                "Replication factor is larger than the number of brokers (1)".into(),
+            ));
+        }
+        if ct.replication_factor == 0 || ct.replication_factor < -1 {
+            return Err((
+                INVALID_REPLICATION_FACTOR,
+                "Replication factor must be larger than 0, or -1 to use the default value.".into(),
+            ));
+        }
+        let n = match ct.num_partitions {
+            -1 => broker.config.default_partitions,
+            n => n,
+        };
+        if !(1..=crate::topics::MAX_PARTITIONS).contains(&n) {
+            return Err((
+                INVALID_PARTITIONS,
+                format!(
+                    "Number of partitions must be between 1 and {}",
+                    crate::topics::MAX_PARTITIONS
+                ),
+            ));
+        }
+        return Ok(n);
+    }
+    if ct.replication_factor != -1 {
+        return Err((
+            INVALID_REQUEST,
+            "A manual partition assignment was specified, but replication factor was not set to -1."
+                .into(),
+        ));
+    }
+    if ct.num_partitions != -1 {
+        return Err((
+            INVALID_REQUEST,
+            "A manual partition assignment was specified, but numPartitions was not set to -1."
+                .into(),
+        ));
+    }
+    if ct.assignments.len() > crate::topics::MAX_PARTITIONS as usize {
+        return Err((
+            INVALID_PARTITIONS,
+            format!(
+                "Number of partitions must be between 1 and {}",
+                crate::topics::MAX_PARTITIONS
+            ),
+        ));
+    }
+    let bad = |m: String| Err((INVALID_REPLICA_ASSIGNMENT, m));
+    let replicas = ct.assignments[0].broker_ids.len();
+    for (expected, a) in ct.assignments.iter().enumerate() {
+        if a.partition_index != expected as i32 {
+            return bad(format!(
+                "Partitions should be a consecutive 0-based integer sequence: got partition \
+                 {} where {expected} was expected",
+                a.partition_index
+            ));
+        }
+        if a.broker_ids.is_empty() {
+            return bad("The manual partition assignment includes an empty replica list.".into());
+        }
+        if a.broker_ids.len() != replicas {
+            return bad(format!(
+                "The manual partition assignment includes a partition with {} replica(s), but \
+                 this is not consistent with previous partitions, which have {replicas} \
+                 replica(s).",
+                a.broker_ids.len()
+            ));
+        }
+        for (i, b) in a.broker_ids.iter().enumerate() {
+            if a.broker_ids[..i].contains(b) {
+                return bad(format!(
+                    "The manual partition assignment includes the broker {} more than once.",
+                    b.0
+                ));
+            }
+            if b.0 != node {
+                return bad(format!(
+                    "The manual partition assignment includes broker {}, but no such broker \
+                     is registered.",
+                    b.0
+                ));
+            }
+        }
+    }
+    Ok(ct.assignments.len() as i32)
+}
+
+/// A CreateTopics entry's configs, each checked against Kafka's topic config table (the
+/// one every config API uses); `Err` is the INVALID_CONFIG message.
+fn topic_configs(
+    ct: &kafka_protocol::messages::create_topics_request::CreatableTopic,
+) -> Result<TopicConfigs, String> {
+    let mut configs = TopicConfigs::new();
+    for c in &ct.configs {
+        let name = c.name.as_str();
+        let Some(value) = c.value.as_ref() else {
+            return Err(format!(
+                "Null value not supported for topic configs: {name}"
+            ));
+        };
+        super::topic_configs::check(name, value)?;
+        configs.insert(name.to_string(), value.to_string());
+    }
+    Ok(configs)
 }
 
 fn delete_topics(broker: &Broker, req: DeleteTopicsRequest) -> DeleteTopicsResponse {

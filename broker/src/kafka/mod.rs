@@ -7,9 +7,12 @@
 //! Framing and message codecs come from the `kafka-protocol` crate; record batches stay
 //! opaque bytes that the log checks and stores as sent.
 
+mod acl;
+mod broker_configs;
 mod configs;
 mod groups;
 mod handlers;
+mod topic_configs;
 
 use std::sync::Arc;
 
@@ -42,6 +45,9 @@ pub struct BrokerConfig {
     pub max_request_bytes: usize,
     /// The group coordinator's settings.
     pub group: GroupConfig,
+    /// `log.dirs`: where partition logs live, as DescribeConfigs reports it (`None` when the
+    /// embedder does not say).
+    pub log_dirs: Option<std::path::PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -54,6 +60,7 @@ impl Default for BrokerConfig {
             default_partitions: 1,
             max_request_bytes: 100 * 1024 * 1024,
             group: GroupConfig::default(),
+            log_dirs: None,
         }
     }
 }
@@ -213,22 +220,19 @@ async fn retention_loop(broker: Arc<Broker>) {
     }
 }
 
-/// How often group timers run: rebalance deadlines and session expiry are this precise.
-const GROUP_TICK: std::time::Duration = std::time::Duration::from_millis(100);
 /// How often expired committed offsets are looked for (`offsets.retention.check.interval.ms`
 /// is 10 minutes in Kafka; a minute keeps tests of short retentions quick).
 const OFFSETS_EXPIRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Drives the coordinator's clocks: rebalance and session timeouts, offset retention.
+/// Drives the coordinator's clocks: rebalance and session deadlines (each at its instant),
+/// offset retention (every interval).
 async fn group_timers(broker: Arc<Broker>) {
-    let mut tick = tokio::time::interval(GROUP_TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_expiry = tokio::time::Instant::now();
-    loop {
-        tick.tick().await;
-        broker.coordinator.run_timers();
-        if last_expiry.elapsed() >= OFFSETS_EXPIRY_INTERVAL {
-            last_expiry = tokio::time::Instant::now();
+    let offsets = async {
+        let start = tokio::time::Instant::now() + OFFSETS_EXPIRY_INTERVAL;
+        let mut expiry = tokio::time::interval_at(start, OFFSETS_EXPIRY_INTERVAL);
+        expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            expiry.tick().await;
             let n = broker
                 .coordinator
                 .expire_offsets(crate::log::partition::now_ms())
@@ -237,7 +241,9 @@ async fn group_timers(broker: Arc<Broker>) {
                 tracing::info!(offsets = n, "expired committed offsets");
             }
         }
-    }
+    };
+    // Polled together: an offset expiry waiting on the disk never delays a session deadline.
+    tokio::join!(broker.coordinator.drive_deadlines(), offsets);
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -230,6 +230,13 @@ impl TimeIndex {
         self.entries.last().map(|&(ts, _)| ts)
     }
 
+    /// The last entry as (timestamp, absolute offset of the batch that first reached it).
+    pub fn last_entry(&self) -> Option<(i64, i64)> {
+        self.entries
+            .last()
+            .map(|&(ts, rel)| (ts, self.base_offset + rel as i64))
+    }
+
     /// Replace the whole file with `entries` (timestamp, absolute offset).
     pub fn rewrite(&mut self, entries: &[(i64, i64)]) -> io::Result<()> {
         self.file.set_len(0)?;

@@ -4,6 +4,7 @@
 //! * [`segment`] is one `.log` file with its sparse [`index`]es.
 //! * [`partition::PartitionLog`] strings segments together: append, read, roll, retention,
 //!   recovery on open, leader epochs.
+//! * [`records`] decodes the records of one stored batch (ListOffsets by time).
 //! * [`sync::GroupCommit`] lets many acks=all producers share one fdatasync.
 //!
 //! Layout of a partition directory (Kafka's names):
@@ -28,6 +29,7 @@ pub mod checkpoint;
 pub mod index;
 pub mod partition;
 pub mod producer_state;
+pub mod records;
 pub mod segment;
 pub mod sync;
 
@@ -182,6 +184,9 @@ pub enum LogError {
     /// An idempotent producer's batch out of sequence or from a fenced epoch; nothing written.
     #[error(transparent)]
     Sequence(#[from] SequenceError),
+    /// A stored batch whose records cannot be decoded.
+    #[error("corrupt log data: {0}")]
+    Corrupt(String),
 }
 
 impl LogError {
@@ -189,7 +194,7 @@ impl LogError {
     pub fn kafka_error_code(&self) -> i16 {
         match self {
             LogError::Batch(e) => e.kafka_error_code(),
-            LogError::Io(_) | LogError::Offline => KAFKA_STORAGE_ERROR,
+            LogError::Io(_) | LogError::Offline | LogError::Corrupt(_) => KAFKA_STORAGE_ERROR,
             LogError::OffsetOutOfRange { .. } => OFFSET_OUT_OF_RANGE,
             LogError::FencedLeaderEpoch { .. } => FENCED_LEADER_EPOCH,
             LogError::InvalidConfig(_) => INVALID_CONFIG,

@@ -11,9 +11,22 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::batch::{self, BatchError};
 use super::checkpoint;
 use super::producer_state::{self, ProducerStates, Sequenced};
+use super::records;
 use super::segment::{BatchPlacement, Segment};
 use super::sync::GroupCommit;
 use super::{AppendInfo, LogConfig, LogError, TimestampType};
+
+/// The whole batch `header` describes, at `position` of `file`. Read outside the log's lock:
+/// stored batches never change.
+fn read_batch(
+    file: &fs::File,
+    position: u64,
+    header: &batch::BatchHeader,
+) -> Result<Vec<u8>, LogError> {
+    let mut buf = vec![0u8; header.total_size()];
+    file.read_exact_at(&mut buf, position)?;
+    Ok(buf)
+}
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -514,6 +527,24 @@ impl PartitionLog {
         max_bytes: usize,
         upper: i64,
     ) -> Result<Vec<u8>, LogError> {
+        self.read_batches(fetch_offset, max_bytes, upper, true)
+    }
+
+    /// Consumer read without the one-batch guarantee: only whole batches that fit in
+    /// `max_bytes`, so possibly none. A Fetch uses it for every partition after the first
+    /// non-empty one (KIP-74: only that partition's first batch may exceed the limits).
+    pub fn read_at_most(&self, fetch_offset: i64, max_bytes: usize) -> Result<Vec<u8>, LogError> {
+        let hw = self.high_watermark();
+        self.read_batches(fetch_offset, max_bytes, hw, false)
+    }
+
+    fn read_batches(
+        &self,
+        fetch_offset: i64,
+        max_bytes: usize,
+        upper: i64,
+        at_least_one: bool,
+    ) -> Result<Vec<u8>, LogError> {
         let (file, start, end) = {
             let inner = self.lock();
             if fetch_offset < inner.log_start_offset || fetch_offset > inner.log_end_offset {
@@ -552,6 +583,9 @@ impl PartitionLog {
             file.read_exact_at(&mut h, start)?;
             batch::BatchHeader::parse(&h)?.total_size()
         };
+        if !at_least_one && first > max_bytes {
+            return Ok(Vec::new());
+        }
         let want = (max_bytes.max(first) as u64).min(end - start) as usize;
         let mut buf = vec![0u8; want];
         file.read_exact_at(&mut buf, start)?;
@@ -569,16 +603,48 @@ impl PartitionLog {
         Ok(buf)
     }
 
-    /// ListOffsets by timestamp: the first batch whose max timestamp is ≥ `timestamp`, as
-    /// (base offset, that batch's max timestamp); `None` if every batch is older. Records are
-    /// opaque here, so the answer is batch-granular: a consumer seeking to it may see a few
-    /// older records of that batch first.
-    pub fn offset_for_timestamp(&self, timestamp: i64) -> Option<(i64, i64)> {
-        let inner = self.lock();
-        inner
-            .segments
-            .values()
-            .find_map(|seg| seg.find_timestamp(timestamp))
+    /// ListOffsets by timestamp: the offset and timestamp of the first record whose timestamp
+    /// is at least `timestamp` (Kafka's `fetchOffsetByTimestamp`): the time index finds the
+    /// first batch whose max timestamp reaches it, and that batch's records are read. `None` if
+    /// every record is older.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>, LogError> {
+        let found = {
+            let inner = self.lock();
+            inner.segments.values().find_map(|seg| {
+                seg.find_timestamp(timestamp)
+                    .map(|(pos, h)| (seg.file(), pos, h))
+            })
+        };
+        let Some((file, pos, header)) = found else {
+            return Ok(None);
+        };
+        let batch = read_batch(&file, pos, &header)?;
+        records::first_record_where(&header, batch, |ts| ts >= timestamp)
+    }
+
+    /// ListOffsets MAX_TIMESTAMP (KIP-734): the offset and timestamp of the first record with
+    /// the largest timestamp in the log; `None` when no record has a timestamp.
+    pub fn max_timestamp_offset(&self) -> Result<Option<(i64, i64)>, LogError> {
+        let found = {
+            let inner = self.lock();
+            // The first segment holding the largest timestamp, as Kafka's `maxBy`.
+            let mut best: Option<&Segment> = None;
+            for seg in inner.segments.values() {
+                if best.is_none_or(|b| seg.max_timestamp() > b.max_timestamp()) {
+                    best = Some(seg);
+                }
+            }
+            best.and_then(|seg| {
+                seg.find_max_timestamp()
+                    .map(|(pos, h)| (seg.file(), pos, h))
+            })
+        };
+        let Some((file, pos, header)) = found else {
+            return Ok(None);
+        };
+        let max = header.max_timestamp;
+        let batch = read_batch(&file, pos, &header)?;
+        records::first_record_where(&header, batch, |ts| ts == max)
     }
 
     /// ListOffsets EARLIEST.

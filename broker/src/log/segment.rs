@@ -143,8 +143,12 @@ impl Segment {
                     offset_of_max_timestamp: base_offset,
                     rolling_timestamp: None,
                 };
-                // The last time-index entry is the segment's largest timestamp (written on roll).
-                seg.max_timestamp = seg.time_index.last_timestamp().unwrap_or(-1);
+                // The last time-index entry is the segment's largest timestamp and the batch
+                // that first reached it (written on roll).
+                if let Some((ts, offset)) = seg.time_index.last_entry() {
+                    seg.max_timestamp = ts;
+                    seg.offset_of_max_timestamp = offset;
+                }
                 seg.rolling_timestamp = seg.header_at(0).map(|h| h.max_timestamp);
                 Ok(seg)
             }
@@ -348,17 +352,47 @@ impl Segment {
         None
     }
 
-    /// The first batch whose max timestamp is at least `timestamp`: (base offset, max
-    /// timestamp).
-    pub fn find_timestamp(&self, timestamp: i64) -> Option<(i64, i64)> {
+    /// The first batch whose max timestamp is at least `timestamp`, as (position, header):
+    /// the time index says where to start, a header scan finds the batch. The first record
+    /// at or after `timestamp` is inside it.
+    pub fn find_timestamp(&self, timestamp: i64) -> Option<(u64, BatchHeader)> {
         if self.max_timestamp < timestamp {
             return None;
         }
         let from = self.time_index.lookup(timestamp);
-        let mut pos = self.find_position(from).unwrap_or(0);
+        let pos = self.find_position(from).unwrap_or(0);
+        self.scan_from(pos, |h| h.max_timestamp >= timestamp)
+    }
+
+    /// The first batch carrying the segment's largest timestamp, as (position, header), or
+    /// `None` when no batch has a timestamp.
+    pub fn find_max_timestamp(&self) -> Option<(u64, BatchHeader)> {
+        if self.max_timestamp < 0 {
+            return None;
+        }
+        let max = self.max_timestamp;
+        let pos = self
+            .find_position(self.offset_of_max_timestamp)
+            .unwrap_or(0);
+        self.scan_from(pos, |h| h.max_timestamp == max)
+            // The offset hint could predate a truncation; scan the whole segment then.
+            .or_else(|| self.scan_from(0, |h| h.max_timestamp == max))
+    }
+
+    /// The segment's largest timestamp (-1 when no batch has one).
+    pub fn max_timestamp(&self) -> i64 {
+        self.max_timestamp
+    }
+
+    /// The first batch at or after `pos` that `wanted` accepts.
+    fn scan_from(
+        &self,
+        mut pos: u64,
+        wanted: impl Fn(&BatchHeader) -> bool,
+    ) -> Option<(u64, BatchHeader)> {
         while let Some(h) = self.header_at(pos) {
-            if h.max_timestamp >= timestamp {
-                return Some((h.base_offset, h.max_timestamp));
+            if wanted(&h) {
+                return Some((pos, h));
             }
             pos += h.total_size() as u64;
         }

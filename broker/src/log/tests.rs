@@ -329,13 +329,21 @@ fn offset_for_timestamp_uses_time_index() {
         at.push((info.base_offset, 1000 + i * 100));
     }
     assert!(log.segment_bases().len() > 2);
-    assert_eq!(log.offset_for_timestamp(0), Some((0, 1000)));
-    assert_eq!(log.offset_for_timestamp(1000), Some((0, 1000)));
+    assert_eq!(log.offset_for_timestamp(0).unwrap(), Some((0, 1000)));
+    assert_eq!(log.offset_for_timestamp(1000).unwrap(), Some((0, 1000)));
     for (i, &(off, ts)) in at.iter().enumerate().skip(1) {
-        assert_eq!(log.offset_for_timestamp(ts), Some((off, ts)), "{i}");
-        assert_eq!(log.offset_for_timestamp(ts - 50), Some((off, ts)), "{i}");
+        assert_eq!(
+            log.offset_for_timestamp(ts).unwrap(),
+            Some((off, ts)),
+            "{i}"
+        );
+        assert_eq!(
+            log.offset_for_timestamp(ts - 50).unwrap(),
+            Some((off, ts)),
+            "{i}"
+        );
     }
-    assert_eq!(log.offset_for_timestamp(1000 + 50 * 100), None);
+    assert_eq!(log.offset_for_timestamp(1000 + 50 * 100).unwrap(), None);
     assert_eq!(log.earliest_offset(), 0);
     assert_eq!(log.latest_offset(), 100);
     // Same answers from loaded (not rebuilt) time indexes.
@@ -343,7 +351,7 @@ fn offset_for_timestamp_uses_time_index() {
     drop(log);
     let log = PartitionLog::open(d.path(), small_config()).unwrap();
     for &(off, ts) in &at {
-        assert_eq!(log.offset_for_timestamp(ts - 1), Some((off, ts)));
+        assert_eq!(log.offset_for_timestamp(ts - 1).unwrap(), Some((off, ts)));
     }
 }
 
@@ -435,7 +443,10 @@ fn recovery_truncates_at_corrupt_byte_and_rebuilds_indexes() {
     for &(base, last) in &expected {
         assert_eq!(batches(&log.read(last, 1).unwrap()), vec![(base, last)]);
     }
-    assert_eq!(log.offset_for_timestamp(10), Some((expected[10].0, 10)));
+    assert_eq!(
+        log.offset_for_timestamp(10).unwrap(),
+        Some((expected[10].0, 10))
+    );
 }
 
 #[test]
@@ -530,7 +541,10 @@ fn log_append_time_restamps_batches() {
     let h = validate_batch(&log.read(0, 1).unwrap(), usize::MAX).unwrap();
     assert!(h.is_log_append_time());
     assert_eq!(h.max_timestamp, 777_000);
-    assert_eq!(log.offset_for_timestamp(700_000), Some((0, 777_000)));
+    assert_eq!(
+        log.offset_for_timestamp(700_000).unwrap(),
+        Some((0, 777_000))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -679,4 +693,119 @@ fn set_config_applies_from_the_next_append() {
     };
     assert!(log.set_config(tiny).is_err());
     assert_eq!(log.config().segment_bytes, 1000);
+}
+
+/// A batch as a producer would send it, with records at `timestamps`, compressed with
+/// `compression` (kafka-protocol's encoder, as a client library would produce it).
+fn client_batch(timestamps: &[i64], compression: kafka_protocol::records::Compression) -> Vec<u8> {
+    use kafka_protocol::records::{Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    let records: Vec<Record> = timestamps
+        .iter()
+        .enumerate()
+        .map(|(i, &ts)| Record {
+            transactional: false,
+            control: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: -1,
+            timestamp: ts,
+            key: None,
+            value: Some(bytes::Bytes::from(vec![b'v'; 100])),
+            headers: Default::default(),
+            delete_horizon: false,
+        })
+        .collect();
+    let mut buf = bytes::BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression,
+    };
+    RecordBatchEncoder::encode(&mut buf, &records, &options).unwrap();
+    buf.to_vec()
+}
+
+/// Issue #13 bug 2: ListOffsets by timestamp answers the first *record* at or after the
+/// target, inside its batch, with that record's timestamp; MAX_TIMESTAMP answers the record
+/// with the largest timestamp (KIP-734), in plain and compressed batches alike.
+#[test]
+fn offset_for_timestamp_and_max_timestamp_are_per_record() {
+    use kafka_protocol::records::Compression;
+    for compression in [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let log = PartitionLog::open(d.path(), LogConfig::default()).unwrap();
+        assert_eq!(log.max_timestamp_offset().unwrap(), None, "empty log");
+        let mut b = client_batch(&[1000, 2000, 3000], compression);
+        log.append(&mut b, 0).unwrap();
+        let at = |ts| log.offset_for_timestamp(ts).unwrap();
+        assert_eq!(at(500), Some((0, 1000)), "{compression:?}");
+        assert_eq!(at(1000), Some((0, 1000)));
+        assert_eq!(at(1500), Some((1, 2000)), "{compression:?}");
+        assert_eq!(at(2500), Some((2, 3000)));
+        assert_eq!(at(3000), Some((2, 3000)));
+        assert_eq!(at(3001), None);
+        assert_eq!(log.max_timestamp_offset().unwrap(), Some((2, 3000)));
+
+        // Out-of-order timestamps: the largest sits in the middle of the second batch, and
+        // a lookup takes the first record reaching the target, not the closest.
+        let mut b = client_batch(&[2500, 9000, 4000, 9000], compression);
+        log.append(&mut b, 0).unwrap();
+        assert_eq!(log.max_timestamp_offset().unwrap(), Some((4, 9000)));
+        assert_eq!(at(3500), Some((4, 9000)));
+        assert_eq!(at(9000), Some((4, 9000)));
+        // The first batch reaching 2400 is the first one: its last record.
+        assert_eq!(at(2400), Some((2, 3000)));
+        // A later batch with a smaller max does not move MAX_TIMESTAMP.
+        let mut b = client_batch(&[5000], compression);
+        log.append(&mut b, 0).unwrap();
+        assert_eq!(log.max_timestamp_offset().unwrap(), Some((4, 9000)));
+    }
+}
+
+/// MAX_TIMESTAMP and lookups by time after a reopen, when sealed segments load their time
+/// index instead of scanning, and across segments.
+#[test]
+fn max_timestamp_survives_reopen_across_segments() {
+    use kafka_protocol::records::Compression;
+    let d = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        segment_bytes: 1024,
+        index_interval_bytes: 128,
+        ..LogConfig::default()
+    };
+    let log = PartitionLog::open(d.path(), config.clone()).unwrap();
+    let mut expected_max = None;
+    for i in 0..30i64 {
+        // Batch 7 holds the largest timestamp, in its second record.
+        let ts = if i == 7 {
+            vec![10_000 + i, 99_999, 10_000 + i]
+        } else {
+            vec![10_000 + i, 10_000 + i, 10_000 + i]
+        };
+        let mut b = client_batch(&ts, Compression::Gzip);
+        let info = log.append(&mut b, 0).unwrap();
+        if i == 7 {
+            expected_max = Some((info.base_offset + 1, 99_999));
+        }
+    }
+    assert!(log.segment_bases().len() > 3);
+    assert_eq!(log.max_timestamp_offset().unwrap(), expected_max);
+    log.close().unwrap();
+    drop(log);
+    let log = PartitionLog::open(d.path(), config).unwrap();
+    assert_eq!(log.max_timestamp_offset().unwrap(), expected_max);
+    assert_eq!(
+        log.offset_for_timestamp(10_005).unwrap(),
+        Some((15, 10_005))
+    );
+    // Kafka's rule: the first record at or after the target, even if a later one is closer.
+    assert_eq!(log.offset_for_timestamp(10_020).unwrap(), expected_max);
 }
