@@ -7,5 +7,6 @@ pub mod cli;
 pub mod group;
 pub mod kafka;
 pub mod log;
+pub mod rate_limit;
 pub mod topics;
 pub mod validate;
