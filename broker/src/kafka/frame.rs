@@ -109,7 +109,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
         assert_eq!(buf, vec![7u8; 10]);
-        assert!(buf.capacity() <= FIRST_CHUNK + 10, "capacity {}", buf.capacity());
+        assert!(
+            buf.capacity() <= FIRST_CHUNK + 10,
+            "capacity {}",
+            buf.capacity()
+        );
     }
 
     #[tokio::test]
