@@ -9,5 +9,6 @@ pub mod kafka;
 pub mod log;
 pub mod meta;
 mod migrate;
+pub mod rate_limit;
 pub mod topics;
 pub mod validate;

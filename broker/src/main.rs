@@ -77,6 +77,35 @@ struct ServeArgs {
         default_value_t = 3000
     )]
     group_initial_rebalance_delay_ms: u64,
+    /// Largest Kafka request frame, in bytes; larger ones close the connection (Kafka's
+    /// socket.request.max.bytes).
+    #[arg(
+        long,
+        env = "CHARTER_SOCKET_REQUEST_MAX_BYTES",
+        default_value_t = 104_857_600
+    )]
+    socket_request_max_bytes: usize,
+    /// Request bytes all Kafka connections may hold at once; a connection waits for room before
+    /// reading a request (Kafka's queued.max.request.bytes). At least
+    /// --socket-request-max-bytes.
+    #[arg(
+        long,
+        env = "CHARTER_QUEUED_MAX_REQUEST_BYTES",
+        default_value_t = 524_288_000
+    )]
+    queued_max_request_bytes: usize,
+    /// Close Kafka connections that send nothing for this long (Kafka's
+    /// connections.max.idle.ms).
+    #[arg(
+        long,
+        env = "CHARTER_CONNECTIONS_MAX_IDLE_MS",
+        default_value_t = 600_000
+    )]
+    connections_max_idle_ms: u64,
+    /// Most Kafka connections open at once; newer ones are closed at once (Kafka's
+    /// max.connections).
+    #[arg(long, env = "CHARTER_MAX_CONNECTIONS", default_value_t = 2_147_483_647)]
+    max_connections: usize,
     #[command(flatten)]
     limits: Limits,
     #[command(flatten)]
@@ -138,6 +167,11 @@ struct Limits {
     /// (Jetty's realm-properties shape, as Confluent deployments keep it).
     #[arg(long, env = "CHARTER_REGISTRY_BASIC_AUTH_FILE")]
     basic_auth_file: Option<std::path::PathBuf>,
+    /// Close registry HTTP connections whose request head has not fully arrived this long
+    /// after the connection opened or its previous response (slow clients and idle
+    /// keep-alive connections alike; Confluent's idle.timeout.ms).
+    #[arg(long, env = "CHARTER_HTTP_IDLE_TIMEOUT_MS", default_value_t = 30_000)]
+    http_idle_timeout_ms: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -204,8 +238,13 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         },
         // Topics live under `<data dir>/kafka` (`Topics::open`).
         log_dirs: Some(a.data_dir.join("kafka")),
+        max_request_bytes: a.socket_request_max_bytes,
+        queued_max_request_bytes: a.queued_max_request_bytes,
+        connections_max_idle: std::time::Duration::from_millis(a.connections_max_idle_ms),
+        max_connections: a.max_connections,
         ..BrokerConfig::default()
     };
+    config.validate().map_err(anyhow::Error::msg)?;
     let registry = open_registry(&a.data_dir, &a.storage)?;
     let broker = Arc::new(
         Broker::open_with(config, &a.data_dir, registry.clone(), a.storage.recovery())
@@ -280,6 +319,7 @@ async fn serve_registry(
     let opts = ApiOptions {
         max_body_bytes: limits.max_body_bytes,
         basic_auth,
+        http_idle_timeout: std::time::Duration::from_millis(limits.http_idle_timeout_ms),
     };
     charter_registry::serve(listener, registry, opts, shutdown_signal()).await?;
     tracing::info!("shut down cleanly");

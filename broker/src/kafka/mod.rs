@@ -7,9 +7,11 @@
 //! Framing and message codecs come from the `kafka-protocol` crate; record batches stay
 //! opaque bytes that the log checks and stores as sent.
 
+mod accept;
 mod acl;
 mod broker_configs;
 mod configs;
+pub mod frame;
 mod groups;
 mod handlers;
 mod topic_configs;
@@ -43,6 +45,13 @@ pub struct BrokerConfig {
     pub default_partitions: i32,
     /// `socket.request.max.bytes`: larger frames close the connection.
     pub max_request_bytes: usize,
+    /// `queued.max.request.bytes`: request bytes all connections may hold at once; a
+    /// connection waits for room before reading a frame's body. At least `max_request_bytes`.
+    pub queued_max_request_bytes: usize,
+    /// `connections.max.idle.ms`: a connection that sends nothing for this long is closed.
+    pub connections_max_idle: std::time::Duration,
+    /// `max.connections`: connections beyond this many are closed as soon as they are accepted.
+    pub max_connections: usize,
     /// The group coordinator's settings.
     pub group: GroupConfig,
     /// `log.dirs`: where partition logs live, as DescribeConfigs reports it (`None` when the
@@ -59,9 +68,31 @@ impl Default for BrokerConfig {
             auto_create_topics: true,
             default_partitions: 1,
             max_request_bytes: 100 * 1024 * 1024,
+            queued_max_request_bytes: 500 * 1024 * 1024,
+            connections_max_idle: std::time::Duration::from_millis(600_000),
+            max_connections: i32::MAX as usize,
             group: GroupConfig::default(),
             log_dirs: None,
         }
+    }
+}
+
+impl BrokerConfig {
+    /// Refuses settings that cannot work together (Kafka's own start-up checks).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.queued_max_request_bytes < self.max_request_bytes {
+            return Err(format!(
+                "queued.max.request.bytes ({}) must be at least socket.request.max.bytes ({})",
+                self.queued_max_request_bytes, self.max_request_bytes
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err("max.connections must be positive".into());
+        }
+        if self.connections_max_idle.is_zero() {
+            return Err("connections.max.idle.ms must be positive".into());
+        }
+        Ok(())
     }
 }
 
@@ -173,27 +204,24 @@ pub async fn serve(
     tracing::info!(addr = ?listener.local_addr().ok(), "kafka listener up");
     let _stop_retention = AbortOnDrop(tokio::spawn(retention_loop(broker.clone())));
     let _stop_group_timers = AbortOnDrop(tokio::spawn(group_timers(broker.clone())));
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => return Ok(()),
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        continue;
-                    }
-                };
-                let broker = broker.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = connection(stream, peer, broker).await {
-                        tracing::debug!(%peer, error = %e, "connection closed");
-                    }
-                });
-            }
-        }
-    }
+    let budget = frame::RequestBudget::new(broker.config.queued_max_request_bytes);
+    accept::accept_loop(
+        &listener,
+        broker.config.max_connections,
+        shutdown,
+        |stream, peer, slot| {
+            let broker = broker.clone();
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                let _slot = slot;
+                if let Err(e) = connection(stream, peer, broker, budget).await {
+                    tracing::debug!(%peer, error = %e, "connection closed");
+                }
+            });
+        },
+    )
+    .await;
+    Ok(())
 }
 
 /// `log.retention.check.interval.ms`: how often old segments are deleted.
@@ -278,31 +306,40 @@ pub enum ConnectionError {
     UnsupportedVersion(ApiKey, i16),
     #[error("malformed request: {0}")]
     Malformed(String),
+    #[error("idle for longer than connections.max.idle.ms")]
+    Idle,
 }
 
 async fn connection(
     stream: TcpStream,
     peer: std::net::SocketAddr,
     broker: Arc<Broker>,
+    budget: frame::RequestBudget,
 ) -> Result<(), ConnectionError> {
     let _ = stream.set_nodelay(true);
     // Kafka's format for DescribeGroups' client_host.
     let host = format!("/{}", peer.ip());
+    let idle = broker.config.connections_max_idle;
     let (r, w) = stream.into_split();
     let mut r = BufReader::new(r);
     let mut w = BufWriter::new(w);
     loop {
-        let size = match r.read_i32().await {
-            Ok(s) => s as i64,
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(e.into()),
+        let size = match tokio::time::timeout(idle, r.read_i32()).await {
+            Ok(Ok(s)) => s as i64,
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok(Err(e)) => return Err(e.into()),
+            // connections.max.idle.ms: nothing arrived for that long.
+            Err(_) => return Err(ConnectionError::Idle),
         };
         if size < 4 || size as usize > broker.config.max_request_bytes {
             return Err(ConnectionError::FrameSize(size));
         }
-        let mut frame = vec![0u8; size as usize];
-        r.read_exact(&mut frame).await?;
-        if let Some(response) = handle_frame(&broker, &host, Bytes::from(frame)).await? {
+        let size = size as usize;
+        // Held until the response is written: the request's bytes live until then.
+        let _grant = budget.acquire(size).await;
+        let mut body = Vec::new();
+        frame::read_body(&mut r, size, &mut body, idle).await?;
+        if let Some(response) = handle_frame(&broker, &host, Bytes::from(body)).await? {
             w.write_i32(response.len() as i32).await?;
             w.write_all(&response).await?;
             w.flush().await?;

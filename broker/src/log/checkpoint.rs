@@ -56,9 +56,12 @@ pub fn write_recovery_point(dir: &Path, offset: i64) -> io::Result<()> {
 
 /// Read the recovery point; 0 (recover everything) when absent or unreadable.
 pub fn read_recovery_point(dir: &Path) -> i64 {
-    read_lines(&dir.join(RECOVERY_POINT_FILE))
-        .and_then(|l| l.first().and_then(|s| s.parse().ok()))
-        .unwrap_or(0)
+    read_recovery_point_opt(dir).unwrap_or(0)
+}
+
+/// Read the recovery point; `None` when absent or unreadable.
+pub fn read_recovery_point_opt(dir: &Path) -> Option<i64> {
+    read_lines(&dir.join(RECOVERY_POINT_FILE)).and_then(|l| l.first().and_then(|s| s.parse().ok()))
 }
 
 /// Write the leader epoch entries.

@@ -30,6 +30,7 @@ pub mod index;
 pub mod partition;
 pub mod producer_state;
 pub mod records;
+pub mod recovery;
 pub mod segment;
 pub mod sync;
 
@@ -178,15 +179,31 @@ pub enum LogError {
     /// An earlier write failed and could not be undone; the log takes no writes until reopened.
     #[error("log is offline after a failed write; reopen to recover")]
     Offline,
+    /// The offset lies in a quarantined or missing range (see [`recovery`]); refused until an
+    /// operator restores the data or accepts its loss.
+    #[error("offset {offset} is in damaged range [{start}, {end}) of this partition; see the operator's recovery path")]
+    Damaged {
+        /// Requested offset.
+        offset: i64,
+        /// First offset of the damaged range.
+        start: i64,
+        /// One past its last offset.
+        end: i64,
+    },
+    /// Stored bytes at this offset failed their checks when read.
+    #[error("stored batch at offset {offset} is corrupt: {reason}")]
+    Corrupt {
+        /// Offset whose batch is damaged.
+        offset: i64,
+        /// What was wrong.
+        reason: String,
+    },
     /// Settings the log cannot honour.
     #[error("invalid log config: {0}")]
     InvalidConfig(String),
     /// An idempotent producer's batch out of sequence or from a fenced epoch; nothing written.
     #[error(transparent)]
     Sequence(#[from] SequenceError),
-    /// A stored batch whose records cannot be decoded.
-    #[error("corrupt log data: {0}")]
-    Corrupt(String),
 }
 
 impl LogError {
@@ -194,7 +211,8 @@ impl LogError {
     pub fn kafka_error_code(&self) -> i16 {
         match self {
             LogError::Batch(e) => e.kafka_error_code(),
-            LogError::Io(_) | LogError::Offline | LogError::Corrupt(_) => KAFKA_STORAGE_ERROR,
+            LogError::Io(_) | LogError::Offline | LogError::Damaged { .. } => KAFKA_STORAGE_ERROR,
+            LogError::Corrupt { .. } => batch::CORRUPT_MESSAGE,
             LogError::OffsetOutOfRange { .. } => OFFSET_OUT_OF_RANGE,
             LogError::FencedLeaderEpoch { .. } => FENCED_LEADER_EPOCH,
             LogError::InvalidConfig(_) => INVALID_CONFIG,

@@ -12,7 +12,8 @@ use super::batch::{self, BatchError};
 use super::checkpoint;
 use super::producer_state::{self, ProducerStates, Sequenced};
 use super::records;
-use super::segment::{BatchPlacement, Segment};
+use super::recovery::{self, Gap, Listing, Recovered};
+use super::segment::{self, BatchPlacement, Segment};
 use super::sync::GroupCommit;
 use super::{AppendInfo, LogConfig, LogError, TimestampType};
 
@@ -48,6 +49,9 @@ struct Inner {
     failed: bool,
     /// Idempotent producers' sequences, checked and updated under the append lock.
     producers: ProducerStates,
+    /// Offset ranges without readable data, by start: reads there are refused (or skipped once
+    /// an operator accepted the loss).
+    gaps: BTreeMap<i64, Gap>,
 }
 
 impl Inner {
@@ -83,8 +87,10 @@ pub struct OpenReport {
     pub segments_recovered: usize,
     /// Bytes cut off because they were not valid batches.
     pub bytes_truncated: u64,
-    /// Segments after a truncation point that were deleted.
-    pub segments_deleted: usize,
+    /// Damaged segments moved aside as `NNN.log.damaged`.
+    pub segments_quarantined: usize,
+    /// Ranges `[start, end)` with no readable data (quarantined, missing or accepted lost).
+    pub gaps: Vec<(i64, i64)>,
 }
 
 /// One partition's log. All methods take `&self`; appends are serialised by an internal mutex,
@@ -115,9 +121,8 @@ impl PartitionLog {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir)?;
 
-        let mut bases = Vec::new();
+        let mut listing = Listing::default();
         let mut index_files = Vec::new();
-        let mut snapshots = Vec::new();
         for entry in fs::read_dir(&dir)? {
             let entry = entry?;
             let name = entry.file_name();
@@ -127,78 +132,54 @@ impl PartitionLog {
                 continue;
             }
             match parse_segment_name(name) {
-                Some((base, "log")) => bases.push(base),
+                Some((base, "log")) => listing.bases.push(base),
+                Some((base, segment::DAMAGED_EXT)) => {
+                    listing.markers.insert(base, false);
+                }
+                Some((base, segment::LOST_EXT)) => {
+                    listing.markers.insert(base, true);
+                }
                 Some((base, "index" | "timeindex")) => index_files.push((base, entry.path())),
-                Some((base, "snapshot")) => snapshots.push(base),
+                Some((base, "snapshot")) => listing.snapshots.push(base),
                 _ => {}
             }
         }
-        bases.sort_unstable();
+        listing.bases.sort_unstable();
         // Indexes whose log is gone are leftovers of an interrupted segment deletion.
         for (base, path) in index_files {
-            if bases.binary_search(&base).is_err() {
+            if listing.bases.binary_search(&base).is_err() {
                 fs::remove_file(path)?;
             }
         }
 
-        let recovery_point = checkpoint::read_recovery_point(&dir);
-        let mut report = OpenReport::default();
-        let mut segments = BTreeMap::new();
-        let mut epoch_starts = Vec::new();
-        let mut recovered = Vec::new();
-        let mut i = 0;
-        while i < bases.len() {
-            let base = bases[i];
-            let next_base = bases.get(i + 1).copied();
-            match next_base {
-                // Entirely below the recovery point: flushed and verified earlier.
-                Some(next) if next <= recovery_point => {
-                    segments.insert(
-                        base,
-                        Segment::open_trusted(&dir, base, next, config.index_interval_bytes)?,
-                    );
-                }
-                _ => {
-                    let (seg, rep) = Segment::recover(&dir, base, config.index_interval_bytes)?;
-                    report.segments_recovered += 1;
-                    report.bytes_truncated += rep.truncated_bytes;
-                    epoch_starts.extend(rep.epoch_starts);
-                    recovered.push(base);
-                    let broken =
-                        rep.reason.is_some() || next_base.is_some_and(|n| seg.next_offset() != n);
-                    if let Some(reason) = &rep.reason {
-                        tracing::warn!(
-                            dir = %dir.display(), segment = base, truncated = rep.truncated_bytes,
-                            "log recovery truncated segment: {reason}"
-                        );
-                    }
-                    segments.insert(base, seg);
-                    if broken {
-                        // Nothing after a hole can be trusted: offsets would no longer be
-                        // contiguous. Kafka does the same.
-                        for &later in &bases[i + 1..] {
-                            let (seg, _) =
-                                Segment::recover(&dir, later, config.index_interval_bytes)?;
-                            seg.delete()?;
-                            report.segments_deleted += 1;
-                        }
-                        break;
-                    }
-                }
-            }
-            i += 1;
-        }
-        if segments.is_empty() {
-            let seg = Segment::create(&dir, 0, config.index_interval_bytes)?;
-            recovered.push(0);
-            segments.insert(0, seg);
-        }
+        let Recovered {
+            segments,
+            gaps,
+            epoch_starts,
+            scanned: recovered,
+            bytes_truncated,
+            segments_quarantined,
+        } = recovery::recover(&dir, &config, &listing)?;
+        let report = OpenReport {
+            segments_recovered: recovered.len(),
+            bytes_truncated,
+            segments_quarantined,
+            gaps: gaps.iter().map(|(&s, g)| (s, g.end)).collect(),
+        };
+        let snapshots = listing.snapshots;
 
         let log_end_offset = segments
             .values()
             .next_back()
             .map_or(0, Segment::next_offset);
-        let log_start_offset = *segments.keys().next().unwrap_or(&0);
+        // A damaged range at the start is still part of the log: reading it must fail, not
+        // look like retention (OFFSET_OUT_OF_RANGE would let consumers skip it silently).
+        let log_start_offset = segments
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(0)
+            .min(gaps.keys().next().copied().unwrap_or(i64::MAX));
 
         // Leader epochs: drop entries past the end (their batches were truncated), then add any
         // epoch seen in the recovered batches that the file did not have yet.
@@ -239,6 +220,7 @@ impl PartitionLog {
                 epochs,
                 failed: false,
                 producers,
+                gaps,
             }),
             commit: GroupCommit::new(log_end_offset),
             open_report: report,
@@ -540,13 +522,27 @@ impl PartitionLog {
 
     fn read_batches(
         &self,
-        fetch_offset: i64,
+        mut fetch_offset: i64,
         max_bytes: usize,
         upper: i64,
         at_least_one: bool,
     ) -> Result<Vec<u8>, LogError> {
         let (file, start, end) = {
             let inner = self.lock();
+            if let Some((&gap_start, gap)) = inner.gaps.range(..=fetch_offset).next_back() {
+                if fetch_offset < gap.end && fetch_offset >= inner.log_start_offset {
+                    if !gap.lost {
+                        return Err(LogError::Damaged {
+                            offset: fetch_offset,
+                            start: gap_start,
+                            end: gap.end,
+                        });
+                    }
+                    // The operator accepted the loss: continue after it, as Kafka serves
+                    // across a gap in offsets.
+                    fetch_offset = gap.end;
+                }
+            }
             if fetch_offset < inner.log_start_offset || fetch_offset > inner.log_end_offset {
                 return Err(LogError::OffsetOutOfRange {
                     offset: fetch_offset,
@@ -573,7 +569,14 @@ impl PartitionLog {
             }
             match found {
                 Some(f) => f,
-                None => return Ok(Vec::new()),
+                // Inside the log but no batch can be found: the segment's bytes are not what
+                // its checks promised. Silence would stall consumers without a word.
+                None => {
+                    return Err(LogError::Corrupt {
+                        offset: fetch_offset,
+                        reason: "no batch found for an offset inside the log".into(),
+                    })
+                }
             }
         };
         // The file is read outside the lock; `end` was captured under it, so a concurrent
@@ -581,7 +584,12 @@ impl PartitionLog {
         let first = {
             let mut h = [0u8; batch::HEADER_LEN];
             file.read_exact_at(&mut h, start)?;
-            batch::BatchHeader::parse(&h)?.total_size()
+            batch::BatchHeader::parse(&h)
+                .map_err(|e| LogError::Corrupt {
+                    offset: fetch_offset,
+                    reason: e.to_string(),
+                })?
+                .total_size()
         };
         if !at_least_one && first > max_bytes {
             return Ok(Vec::new());
@@ -589,6 +597,8 @@ impl PartitionLog {
         let want = (max_bytes.max(first) as u64).min(end - start) as usize;
         let mut buf = vec![0u8; want];
         file.read_exact_at(&mut buf, start)?;
+        // Every batch handed out is checked whole (CRC32C is cheap next to the copy): damage
+        // is answered with CORRUPT_MESSAGE at its offset instead of being served or skipped.
         let mut keep = 0;
         while keep < buf.len() {
             let Ok(h) = batch::BatchHeader::parse(&buf[keep..]) else {
@@ -597,7 +607,22 @@ impl PartitionLog {
             if h.base_offset >= upper || keep + h.total_size() > buf.len() {
                 break;
             }
+            if let Err(e) = batch::validate_batch(&buf[keep..], usize::MAX) {
+                if keep == 0 {
+                    return Err(LogError::Corrupt {
+                        offset: h.base_offset,
+                        reason: e.to_string(),
+                    });
+                }
+                break;
+            }
             keep += h.total_size();
+        }
+        if keep == 0 && !buf.is_empty() {
+            return Err(LogError::Corrupt {
+                offset: fetch_offset,
+                reason: "the batch at this offset is unreadable".into(),
+            });
         }
         buf.truncate(keep);
         Ok(buf)
@@ -687,6 +712,26 @@ impl PartitionLog {
         if !deleted.is_empty() {
             let start = inner.log_start_offset;
             inner.high_watermark = inner.high_watermark.max(start);
+            // Damaged ranges wholly before the new start are gone with the data around them.
+            let expired: Vec<(i64, bool)> = inner
+                .gaps
+                .iter()
+                .filter(|(_, g)| g.end <= start)
+                .map(|(&s, g)| (s, g.lost))
+                .collect();
+            for (gap_start, lost) in expired {
+                inner.gaps.remove(&gap_start);
+                let ext = if lost {
+                    segment::LOST_EXT
+                } else {
+                    segment::DAMAGED_EXT
+                };
+                match fs::remove_file(self.dir.join(segment::file_name(gap_start, ext))) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
             // Keep epoch entries meaningful: the first covers the new start.
             let keep_from = inner
                 .epochs

@@ -23,8 +23,10 @@ pub fn first_record_where(
         );
     }
     let mut buf = Bytes::from(batch);
-    let set = RecordBatchDecoder::decode(&mut buf)
-        .map_err(|e| LogError::Corrupt(format!("cannot decode a stored batch: {e:#}")))?;
+    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| LogError::Corrupt {
+        offset: header.base_offset,
+        reason: format!("cannot decode a stored batch: {e:#}"),
+    })?;
     Ok(set
         .records
         .iter()

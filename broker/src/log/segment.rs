@@ -46,6 +46,10 @@ pub struct RecoveryReport {
     pub reason: Option<String>,
     /// (epoch, first offset) wherever the leader epoch changes, for the epoch cache.
     pub epoch_starts: Vec<(i32, i64)>,
+    /// Set when the scan stopped at damage that is not a torn tail — below the protected
+    /// offset (flushed data), or followed by valid batches. The file was left as it is; the
+    /// value is one past the highest offset the file is known to have held.
+    pub damaged: Option<i64>,
 }
 
 /// A failed segment append.
@@ -110,15 +114,17 @@ impl Segment {
         })
     }
 
-    /// Open a segment that lies wholly below the recovery point: its bytes were flushed and
-    /// verified before, so only the indexes are loaded (and rebuilt by a scan if they fail the
-    /// sanity checks). `next_offset` is the next segment's base offset.
-    pub fn open_trusted(
+    /// Open a sealed segment (fsync'd at roll) cheaply: load its indexes and walk the batch
+    /// headers from the last offset-index entry to the end of the file. The walk must end
+    /// exactly at the file's size with contiguous offsets; the segment's next offset is where
+    /// it ends (the caller compares it with the next segment's base). Indexes that fail their
+    /// sanity checks are rebuilt by a full scan, which truncates nothing. `Ok(Err(why))` means
+    /// the segment is damaged and was left untouched.
+    pub fn open_checked(
         dir: &Path,
         base_offset: i64,
-        next_offset: i64,
         index_interval: u64,
-    ) -> io::Result<Segment> {
+    ) -> io::Result<Result<Segment, String>> {
         let log = open_log(&dir.join(file_name(base_offset, "log")), false)?;
         let size = log.metadata()?.len();
         let oi = OffsetIndex::load(
@@ -127,45 +133,86 @@ impl Segment {
             size.max(1),
         )?;
         let ti = TimeIndex::load(&dir.join(file_name(base_offset, "timeindex")), base_offset)?;
-        match (oi, ti) {
-            (Some(offset_index), Some(time_index)) if size == 0 || !time_index.is_empty() => {
-                let mut seg = Segment {
-                    base_offset,
-                    dir: dir.to_path_buf(),
-                    log: Arc::new(log),
-                    size,
-                    offset_index,
-                    time_index,
-                    index_interval,
-                    bytes_since_index: 0,
-                    next_offset,
-                    max_timestamp: -1,
-                    offset_of_max_timestamp: base_offset,
-                    rolling_timestamp: None,
-                };
-                // The last time-index entry is the segment's largest timestamp and the batch
-                // that first reached it (written on roll).
-                if let Some((ts, offset)) = seg.time_index.last_entry() {
-                    seg.max_timestamp = ts;
-                    seg.offset_of_max_timestamp = offset;
-                }
-                seg.rolling_timestamp = seg.header_at(0).map(|h| h.max_timestamp);
-                Ok(seg)
-            }
+        let (offset_index, time_index) = match (oi, ti) {
+            (Some(o), Some(t)) if size == 0 || !t.is_empty() => (o, t),
             _ => {
-                let (seg, _) = Segment::recover(dir, base_offset, index_interval)?;
-                Ok(seg)
+                drop(log);
+                let (seg, report) = Segment::recover(dir, base_offset, index_interval, i64::MAX)?;
+                return Ok(match report.reason {
+                    Some(why) => Err(why),
+                    None => Ok(seg),
+                });
             }
+        };
+        let mut seg = Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            log: Arc::new(log),
+            size,
+            offset_index,
+            time_index,
+            index_interval,
+            bytes_since_index: 0,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            offset_of_max_timestamp: base_offset,
+            rolling_timestamp: None,
+        };
+        let mut pos = seg.offset_index.lookup(i64::MAX) as u64;
+        let mut expected: Option<i64> = None;
+        while pos < size {
+            if size - pos < HEADER_LEN as u64 {
+                return Ok(Err(format!(
+                    "cut mid-batch: {} bytes at position {pos}",
+                    size - pos
+                )));
+            }
+            let mut buf = [0u8; HEADER_LEN];
+            seg.log.read_exact_at(&mut buf, pos)?;
+            let h = match BatchHeader::parse(&buf) {
+                Ok(h) => h,
+                Err(e) => return Ok(Err(format!("bad batch header at position {pos}: {e}"))),
+            };
+            if pos + h.total_size() as u64 > size {
+                return Ok(Err(format!(
+                    "cut mid-batch: a batch of {} bytes at position {pos}, {} bytes remain",
+                    h.total_size(),
+                    size - pos
+                )));
+            }
+            if expected.is_some_and(|e| h.base_offset != e) || h.base_offset < base_offset {
+                return Ok(Err(format!(
+                    "batch at position {pos} has base offset {}, expected {}",
+                    h.base_offset,
+                    expected.unwrap_or(base_offset)
+                )));
+            }
+            expected = Some(h.last_offset() + 1);
+            pos += h.total_size() as u64;
         }
+        seg.next_offset = expected.unwrap_or(base_offset);
+        // The last time-index entry is the segment's largest timestamp and the batch that
+        // first reached it (written on roll).
+        if let Some((ts, offset)) = seg.time_index.last_entry() {
+            seg.max_timestamp = ts;
+            seg.offset_of_max_timestamp = offset;
+        }
+        seg.rolling_timestamp = seg.header_at(0).map(|h| h.max_timestamp);
+        Ok(Ok(seg))
     }
 
     /// Open a segment by scanning every batch: check sizes, magic, CRC and offset order,
     /// truncate the file at the first byte that is not part of a valid batch, and rebuild both
     /// indexes from the scan.
+    ///
+    /// Damage is cut only when it is a torn tail: at or past `protect_below` (the recovery
+    /// point: everything below it was flushed) and with no valid batch after it. Otherwise the
+    /// file is left as it is and the report's `damaged` is set.
     pub fn recover(
         dir: &Path,
         base_offset: i64,
         index_interval: u64,
+        protect_below: i64,
     ) -> io::Result<(Segment, RecoveryReport)> {
         let mut seg = Segment::create_from_existing(dir, base_offset, index_interval)?;
         let file_len = seg.log.metadata()?.len();
@@ -234,8 +281,14 @@ impl Segment {
         }
         drop(reader);
         if pos < file_len {
-            seg.log.set_len(pos)?;
-            report.truncated_bytes = file_len - pos;
+            let valid_after = last_valid_batch_after(&seg.log, pos, file_len)?;
+            if seg.next_offset < protect_below || valid_after.is_some() {
+                let known = valid_after.map_or(seg.next_offset, |last| last + 1);
+                report.damaged = Some(known.max(seg.next_offset));
+            } else {
+                seg.log.set_len(pos)?;
+                report.truncated_bytes = file_len - pos;
+            }
         }
         seg.size = pos;
         Ok((seg, report))
@@ -475,4 +528,60 @@ impl Segment {
     pub fn time_index_len(&self) -> usize {
         self.time_index.len()
     }
+}
+
+/// After damage at `from`: steps over batches by their declared lengths and returns the last
+/// offset of the last CRC-valid batch found, if any. A valid batch after the damage means the
+/// damage is not a torn tail (bit rot, a bad sector) and the data after it was acknowledged.
+fn last_valid_batch_after(file: &File, from: u64, len: u64) -> io::Result<Option<i64>> {
+    let mut pos = from;
+    let mut last = None;
+    let mut buf = Vec::new();
+    while len - pos >= HEADER_LEN as u64 {
+        let mut head = [0u8; HEADER_LEN];
+        file.read_exact_at(&mut head, pos)?;
+        let Ok(h) = BatchHeader::parse(&head) else {
+            break;
+        };
+        let size = h.total_size();
+        if size as u64 > len - pos {
+            break;
+        }
+        buf.resize(size, 0);
+        file.read_exact_at(&mut buf, pos)?;
+        if let Ok(valid) = batch::validate_batch(&buf, size) {
+            last = Some(valid.last_offset());
+        }
+        pos += size as u64;
+    }
+    Ok(last)
+}
+
+/// Extension of a quarantined segment, or of the marker of a range whose data is missing:
+/// reads of `[base, next base)` are refused until an operator decides.
+pub const DAMAGED_EXT: &str = "log.damaged";
+/// Extension an operator gives a `.log.damaged` file to accept the loss: reads skip the range.
+pub const LOST_EXT: &str = "log.lost";
+
+/// Moves a damaged segment aside (`NNN.log` → `NNN.log.damaged`, indexes removed), keeping
+/// its bytes for the operator.
+pub fn quarantine(dir: &Path, base_offset: i64) -> io::Result<()> {
+    fs::rename(
+        dir.join(file_name(base_offset, "log")),
+        dir.join(file_name(base_offset, DAMAGED_EXT)),
+    )?;
+    for ext in ["index", "timeindex"] {
+        match fs::remove_file(dir.join(file_name(base_offset, ext))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Records that offsets from `start` (to the next segment) are missing: an empty
+/// `NNN.log.damaged` marker, so the hole stays refused across restarts.
+pub fn mark_missing(dir: &Path, start: i64) -> io::Result<()> {
+    File::create(dir.join(file_name(start, DAMAGED_EXT)))?.sync_all()
 }

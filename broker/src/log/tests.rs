@@ -449,29 +449,202 @@ fn recovery_truncates_at_corrupt_byte_and_rebuilds_indexes() {
     );
 }
 
+/// Position of the batch with base offset `base` in segment file `path`.
+fn batch_position(path: &Path, base: i64) -> usize {
+    let bytes = fs::read(path).unwrap();
+    let mut p = 0usize;
+    loop {
+        let h = BatchHeader::parse(&bytes[p..]).unwrap();
+        if h.base_offset == base {
+            return p;
+        }
+        p += h.total_size();
+    }
+}
+
+fn error_code(log: &PartitionLog, offset: i64) -> i16 {
+    log.read(offset, 1 << 20).unwrap_err().kafka_error_code()
+}
+
+/// Reads every batch from `from` up to (not including) `to`.
+fn read_range(log: &PartitionLog, from: i64, to: i64) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut next = from;
+    while next < to {
+        let got = batches(&log.read(next, 1 << 20).unwrap());
+        assert!(!got.is_empty(), "no progress at {next}");
+        next = got.last().unwrap().1 + 1;
+        out.extend(got.into_iter().filter(|b| b.0 < to));
+    }
+    out
+}
+
 #[test]
-fn corruption_in_an_earlier_segment_drops_later_segments() {
+fn a_flipped_byte_in_a_sealed_segment_loses_nothing() {
     let d = tempfile::tempdir().unwrap();
     let config = small_config();
     let (expected, _, _) = crashed_log(d.path(), &config, 40);
-    let bases = {
+    let (bases, end) = {
         let log = PartitionLog::open(d.path(), config.clone()).unwrap();
-        log.segment_bases()
+        (log.segment_bases(), log.log_end_offset())
     };
     assert!(bases.len() >= 3);
-    // Corrupt the first batch of the second segment and force full recovery.
+    // A flipped byte in the first batch of the second segment, recovery point lost.
     let path = log_file(d.path(), bases[1]);
     let mut bytes = fs::read(&path).unwrap();
     bytes[65] ^= 0xff;
     fs::write(&path, &bytes).unwrap();
     fs::remove_file(d.path().join(checkpoint::RECOVERY_POINT_FILE)).unwrap();
+
     let log = PartitionLog::open(d.path(), config).unwrap();
-    assert_eq!(log.log_end_offset(), bases[1]);
-    assert_eq!(log.segment_bases(), vec![bases[0], bases[1]]);
-    assert!(log.open_report().segments_deleted >= 1);
-    let kept: Vec<_> = expected.into_iter().filter(|b| b.0 < bases[1]).collect();
-    assert_eq!(read_all(&log), kept);
-    assert!(!log_file(d.path(), bases[2]).exists());
+    // Nothing truncated or deleted; no offset handed out again.
+    assert_eq!(log.segment_bases(), bases);
+    assert_eq!(log.log_end_offset(), end);
+    assert_eq!(log.open_report().bytes_truncated, 0);
+    // The damaged batch is answered with CORRUPT_MESSAGE, not served and not skipped.
+    assert_eq!(error_code(&log, bases[1]), batch::CORRUPT_MESSAGE);
+    // Everything else reads as before.
+    let damaged = expected.iter().find(|b| b.0 == bases[1]).copied().unwrap();
+    let others: Vec<_> = expected.iter().copied().filter(|&b| b != damaged).collect();
+    let mut got = read_range(&log, 0, bases[1]);
+    got.extend(read_range(&log, damaged.1 + 1, end));
+    assert_eq!(got, others);
+    assert_eq!(append(&log, 1, 99).0.base_offset, end);
+}
+
+#[test]
+fn a_sealed_segment_cut_mid_batch_is_quarantined_until_an_operator_decides() {
+    let d = tempfile::tempdir().unwrap();
+    let config = small_config();
+    let (expected, _, _) = crashed_log(d.path(), &config, 40);
+    let (bases, end) = {
+        let log = PartitionLog::open(d.path(), config.clone()).unwrap();
+        (log.segment_bases(), log.log_end_offset())
+    };
+    assert!(bases.len() >= 3);
+    let path = log_file(d.path(), bases[1]);
+    let len = fs::metadata(&path).unwrap().len();
+    OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len - 30)
+        .unwrap();
+
+    let damaged_file = d
+        .path()
+        .join(segment::file_name(bases[1], segment::DAMAGED_EXT));
+    for _ in 0..2 {
+        // Twice: the quarantine holds across restarts.
+        let log = PartitionLog::open(d.path(), config.clone()).unwrap();
+        assert!(damaged_file.exists());
+        assert!(!path.exists());
+        assert_eq!(log.log_end_offset(), end);
+        assert_eq!(log.open_report().gaps, vec![(bases[1], bases[2])]);
+        // Reads inside the quarantined range are refused with a retriable storage error.
+        assert_eq!(error_code(&log, bases[1]), KAFKA_STORAGE_ERROR);
+        assert_eq!(error_code(&log, bases[2] - 1), KAFKA_STORAGE_ERROR);
+        // Before it, reads stop at its start; after it, reads go on.
+        let before: Vec<_> = expected
+            .iter()
+            .copied()
+            .filter(|b| b.0 < bases[1])
+            .collect();
+        assert_eq!(read_range(&log, 0, bases[1]), before);
+        let after: Vec<_> = expected
+            .iter()
+            .copied()
+            .filter(|b| b.0 >= bases[2])
+            .collect();
+        assert_eq!(read_range(&log, bases[2], end), after);
+        drop(log);
+    }
+    // The operator accepts the loss: reads now skip the range.
+    fs::rename(
+        &damaged_file,
+        d.path()
+            .join(segment::file_name(bases[1], segment::LOST_EXT)),
+    )
+    .unwrap();
+    let log = PartitionLog::open(d.path(), config).unwrap();
+    let got = batches(&log.read(bases[1], 1).unwrap());
+    assert_eq!(got[0].0, bases[2]);
+    assert_eq!(append(&log, 1, 99).0.base_offset, end);
+}
+
+#[test]
+fn a_deleted_sealed_segment_is_a_refused_hole() {
+    let d = tempfile::tempdir().unwrap();
+    let config = small_config();
+    crashed_log(d.path(), &config, 40);
+    let (bases, end) = {
+        let log = PartitionLog::open(d.path(), config.clone()).unwrap();
+        (log.segment_bases(), log.log_end_offset())
+    };
+    assert!(bases.len() >= 3);
+    for ext in ["log", "index", "timeindex"] {
+        fs::remove_file(d.path().join(segment::file_name(bases[1], ext))).unwrap();
+    }
+    let log = PartitionLog::open(d.path(), config).unwrap();
+    assert_eq!(log.log_end_offset(), end);
+    assert_eq!(error_code(&log, bases[1]), KAFKA_STORAGE_ERROR);
+    assert!(batches(&log.read(bases[2], 1).unwrap())[0].0 == bases[2]);
+    // The hole is recorded, so it stays refused after the next restart.
+    assert!(d
+        .path()
+        .join(segment::file_name(bases[1], segment::DAMAGED_EXT))
+        .exists());
+}
+
+#[test]
+fn damage_below_the_recovery_point_is_kept_and_its_offsets_never_reused() {
+    let d = tempfile::tempdir().unwrap();
+    let config = LogConfig::default();
+    let end = {
+        let log = PartitionLog::open(d.path(), config.clone()).unwrap();
+        for i in 0..20 {
+            append(&log, 3, i);
+        }
+        // A clean shutdown: everything is below the recovery point.
+        log.close().unwrap();
+        log.log_end_offset()
+    };
+    let path = log_file(d.path(), 0);
+    let at = batch_position(&path, 30) + 70;
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[at] ^= 0x01;
+    fs::write(&path, &bytes).unwrap();
+
+    let log = PartitionLog::open(d.path(), config).unwrap();
+    assert_eq!(log.log_end_offset(), end, "acknowledged offsets reused");
+    assert_eq!(log.open_report().bytes_truncated, 0);
+    assert!(d
+        .path()
+        .join(segment::file_name(0, segment::DAMAGED_EXT))
+        .exists());
+    assert_eq!(error_code(&log, 0), KAFKA_STORAGE_ERROR);
+    assert_eq!(append(&log, 1, 99).0.base_offset, end);
+}
+
+#[test]
+fn damage_followed_by_valid_batches_is_not_a_torn_tail() {
+    let d = tempfile::tempdir().unwrap();
+    let config = LogConfig::default();
+    // No clean shutdown: the recovery point is 0, everything is "tail".
+    let (expected, seg, _) = crashed_log(d.path(), &config, 20);
+    let end = expected.last().unwrap().1 + 1;
+    let path = log_file(d.path(), seg);
+    let at = batch_position(&path, expected[5].0) + 70;
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[at] ^= 0x01;
+    fs::write(&path, &bytes).unwrap();
+
+    let log = PartitionLog::open(d.path(), config).unwrap();
+    // Fourteen acknowledged batches after the flipped byte are not cut, nor their offsets
+    // reused.
+    assert_eq!(log.log_end_offset(), end);
+    assert_eq!(error_code(&log, expected[10].0), KAFKA_STORAGE_ERROR);
+    assert_eq!(append(&log, 1, 99).0.base_offset, end);
 }
 
 #[test]

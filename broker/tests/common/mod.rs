@@ -17,6 +17,11 @@ pub struct TestBroker {
 
 impl TestBroker {
     pub fn start(max_request_bytes: usize) -> TestBroker {
+        TestBroker::start_with(|c| c.max_request_bytes = max_request_bytes)
+    }
+
+    /// A broker whose default config `configure` adjusts.
+    pub fn start_with(configure: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         let dir = tempfile::tempdir().expect("tempdir");
         let (bootstrap, broker, registry) = rt.block_on(async {
@@ -25,11 +30,11 @@ impl TestBroker {
                 .await
                 .expect("bind");
             let addr = listener.local_addr().expect("addr");
-            let config = BrokerConfig {
+            let mut config = BrokerConfig {
                 advertised_port: addr.port() as i32,
-                max_request_bytes,
                 ..BrokerConfig::default()
             };
+            configure(&mut config);
             let broker =
                 Arc::new(Broker::open(config, dir.path(), registry.clone()).expect("broker"));
             tokio::spawn(kafka::serve(

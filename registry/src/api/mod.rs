@@ -33,12 +33,19 @@ pub use extract::BodyLimit;
 /// Default bound on request bodies.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
+/// Confluent's REST `idle.timeout.ms` default (Jetty's).
+pub const DEFAULT_HTTP_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Options of the HTTP API.
 #[derive(Debug, Clone)]
 pub struct ApiOptions {
     pub max_body_bytes: usize,
     /// HTTP Basic authentication for every request; `None` lets everyone in.
     pub basic_auth: Option<Arc<auth::BasicAuth>>,
+    /// How long a connection may take to deliver a request head, counted from the accept or
+    /// from the previous response: bounds slow headers (slowloris) and idle keep-alive
+    /// connections alike.
+    pub http_idle_timeout: std::time::Duration,
 }
 
 impl Default for ApiOptions {
@@ -46,6 +53,7 @@ impl Default for ApiOptions {
         ApiOptions {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             basic_auth: None,
+            http_idle_timeout: DEFAULT_HTTP_IDLE_TIMEOUT,
         }
     }
 }
