@@ -12,6 +12,7 @@ mod broker_configs;
 mod configs;
 mod groups;
 mod handlers;
+mod topic_admin;
 mod topic_configs;
 
 use std::sync::atomic::{AtomicI64, Ordering};
