@@ -14,6 +14,7 @@ mod configs;
 pub mod frame;
 mod groups;
 mod handlers;
+mod topic_admin;
 mod topic_configs;
 
 use std::sync::Arc;
