@@ -1,0 +1,34 @@
+//! `charter-cluster`: the controller's durable Raft storage.
+//!
+//! The cluster's controller is one Raft group run by [openraft] (see
+//! `../shared/design/replication.md` §3.1). This crate holds the storage that group runs on,
+//! built on `charter-journal`:
+//!
+//! - [`types`]: the type configuration ([`TypeConfig`]): node ids are `u64`, a node carries
+//!   its cluster address ([`ClusterNode`]), and log entries carry a [`MetadataCommand`].
+//! - [`log_store`]: [`LogStore`], openraft's `RaftLogStorage` on a journal: entries, vote and
+//!   committed index as journal records, flushed by group commit before openraft is told.
+//! - [`state_machine`]: [`StateMachine`], the applied state in memory and its snapshots in
+//!   files written atomically.
+//!
+//! What it does not do yet: run a `Raft` in `charter serve`, carry the real metadata
+//! commands, or talk to other nodes (no transport). The registry crate must never depend on
+//! this crate: the registry's command batches will travel through [`MetadataCommand`] as
+//! opaque bytes, and the broker wires the two together.
+
+pub mod log_store;
+pub mod state_machine;
+pub mod types;
+
+pub use log_store::{LogStore, LogStoreOptions};
+pub use state_machine::StateMachine;
+pub use types::{ClusterNode, MetadataCommand, MetadataResponse, NodeId, TypeConfig};
+
+/// Maps any error into openraft's storage error for the given subject.
+pub(crate) fn io_error<E: std::error::Error + 'static>(
+    subject: openraft::ErrorSubject<NodeId>,
+    verb: openraft::ErrorVerb,
+    e: &E,
+) -> openraft::StorageError<NodeId> {
+    openraft::StorageIOError::new(subject, verb, openraft::AnyError::new(e)).into()
+}
