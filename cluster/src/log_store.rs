@@ -282,6 +282,12 @@ impl LogStore {
         }
     }
 
+    /// The journal's `(durable, appended)` sequence numbers: equal once everything appended
+    /// is on disk (for tests and metrics).
+    pub fn journal_seqs(&self) -> (u64, u64) {
+        (self.journal.durable_seq(), self.journal.last_seq())
+    }
+
     /// Records in the journal since the last compaction (for tests and metrics).
     pub fn journal_records(&self) -> u64 {
         self.records
