@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
 use openraft::{
@@ -64,7 +64,9 @@ pub enum OpenError {
 
 /// Openraft's `RaftStateMachine`. See the module docs.
 pub struct StateMachine {
-    state: AppliedState,
+    /// Shared so that readers on other tasks (tests now, the metadata image later) see what
+    /// has been applied without going through openraft.
+    state: Arc<RwLock<AppliedState>>,
     snapshots: Arc<Snapshots>,
 }
 
@@ -99,7 +101,7 @@ impl StateMachine {
             Err(e) => return Err(io(&path, e)),
         };
         Ok(StateMachine {
-            state,
+            state: Arc::new(RwLock::new(state)),
             snapshots: Arc::new(Snapshots {
                 dir: dir.to_path_buf(),
                 current: Mutex::new(current),
@@ -108,9 +110,23 @@ impl StateMachine {
         })
     }
 
-    /// The applied state (for tests and, later, the metadata image).
-    pub fn state(&self) -> &AppliedState {
-        &self.state
+    /// A copy of the applied state.
+    pub fn state(&self) -> AppliedState {
+        self.read().clone()
+    }
+
+    /// A handle on the applied state that stays valid once openraft owns the state machine.
+    pub fn shared_state(&self) -> Arc<RwLock<AppliedState>> {
+        self.state.clone()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, AppliedState> {
+        // Apply mutates the state in steps that each leave it consistent.
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, AppliedState> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -222,7 +238,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn applied_state(
         &mut self,
     ) -> Result<(Option<LogId>, StoredMembership<NodeId, ClusterNode>), StorageError> {
-        Ok((self.state.last_applied, self.state.membership.clone()))
+        let st = self.read();
+        Ok((st.last_applied, st.membership.clone()))
     }
 
     async fn apply<I>(&mut self, entries: I) -> Result<Vec<MetadataResponse>, StorageError>
@@ -231,16 +248,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I::IntoIter: OptionalSend,
     {
         let mut out = Vec::new();
+        let mut st = self.write();
         for entry in entries {
             let index = entry.log_id.index;
-            self.state.last_applied = Some(entry.log_id);
+            st.last_applied = Some(entry.log_id);
             match entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(cmd) => {
-                    self.state.commands.insert(index, cmd);
+                    st.commands.insert(index, cmd);
                 }
                 EntryPayload::Membership(m) => {
-                    self.state.membership = StoredMembership::new(Some(entry.log_id), m);
+                    st.membership = StoredMembership::new(Some(entry.log_id), m);
                 }
             }
             out.push(MetadataResponse { index });
@@ -250,7 +268,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
         SnapshotBuilder {
-            state: self.state.clone(),
+            state: self.state(),
             snapshots: self.snapshots.clone(),
         }
     }
@@ -273,7 +291,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         })?;
         // Durable before the state machine moves to it.
         save(&self.snapshots, meta, data).await?;
-        self.state = state;
+        *self.write() = state;
         Ok(())
     }
 
