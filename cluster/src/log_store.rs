@@ -95,7 +95,7 @@ impl State {
             LogRecord::Entry(entry) => {
                 let index = entry.log_id.index;
                 if let Some(last) = self.last_log_id() {
-                    if index != last.index + 1 {
+                    if Some(index) != last.index.checked_add(1) {
                         return Err(format!(
                             "entry {index} follows {}: the log would have a hole",
                             last.index
@@ -115,7 +115,7 @@ impl State {
     }
 
     fn purge(&mut self, log_id: LogId) {
-        self.entries = self.entries.split_off(&(log_id.index + 1));
+        self.entries = self.entries.split_off(&log_id.index.saturating_add(1));
         if self.last_purged.is_none_or(|p| p.index < log_id.index) {
             self.last_purged = Some(log_id);
         }

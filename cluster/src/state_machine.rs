@@ -45,6 +45,9 @@ type Meta = SnapshotMeta<NodeId, ClusterNode>;
 struct Snapshots {
     dir: PathBuf,
     current: Mutex<Option<(Meta, Arc<Vec<u8>>)>>,
+    /// Held while writing the file: openraft builds snapshots on a task of their own, so a
+    /// build may finish while a newer snapshot is being installed.
+    writing: Mutex<()>,
     /// Distinguishes snapshots built at the same log id.
     counter: Mutex<u64>,
 }
@@ -105,6 +108,7 @@ impl StateMachine {
             snapshots: Arc::new(Snapshots {
                 dir: dir.to_path_buf(),
                 current: Mutex::new(current),
+                writing: Mutex::new(()),
                 counter: Mutex::new(0),
             }),
         })
@@ -131,8 +135,20 @@ impl StateMachine {
 }
 
 impl Snapshots {
-    /// Makes `meta` and `data` the durable current snapshot.
+    /// Makes `meta` and `data` the durable current snapshot, unless the current one is newer
+    /// (a build of older state that finished after an install): that one stays.
     fn save(&self, meta: &Meta, data: Vec<u8>) -> Result<(), StorageError> {
+        let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let newer_exists = self
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|(cur, _)| cur.last_log_id > meta.last_log_id);
+        if newer_exists {
+            tracing::debug!(snapshot = %meta.snapshot_id, "not replacing a newer snapshot");
+            return Ok(());
+        }
         let sig = Some(meta.signature());
         let err = |e: &std::io::Error| {
             StorageError::from(openraft::StorageIOError::write_snapshot(

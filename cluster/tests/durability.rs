@@ -262,3 +262,27 @@ async fn installed_snapshot_replaces_state_and_survives_reopen() {
     let expect: LogId = log_id(2, 1, 12);
     assert_eq!(follower.state().last_applied, Some(expect));
 }
+
+#[tokio::test]
+async fn a_stale_build_does_not_replace_a_newer_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let sm_dir = dir.path().join("sm");
+    let mut sm = StateMachine::open(&sm_dir).unwrap();
+    sm.apply(entries(1, 0..=3)).await.unwrap();
+    // openraft builds on a task of its own: a builder made earlier may finish later.
+    let mut stale = sm.get_snapshot_builder().await;
+    sm.apply(entries(1, 4..=9)).await.unwrap();
+    let newer = sm
+        .get_snapshot_builder()
+        .await
+        .build_snapshot()
+        .await
+        .unwrap();
+    stale.build_snapshot().await.unwrap();
+
+    let current = sm.get_current_snapshot().await.unwrap().unwrap();
+    assert_eq!(current.meta, newer.meta);
+    drop(sm);
+    let sm = StateMachine::open(&sm_dir).unwrap();
+    assert_eq!(sm.state().last_applied, Some(log_id(1, 1, 9)));
+}
