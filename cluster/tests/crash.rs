@@ -71,7 +71,7 @@ async fn append_forever(dir: PathBuf) {
         writeln!(out, "flushed {}", next - 1).unwrap();
         out.flush().unwrap();
         batch_no += 1;
-        if batch_no % 25 == 0 && next > 40 {
+        if batch_no.is_multiple_of(25) && next > 40 {
             log.purge(log_id(term, 1, next - 40)).await.unwrap();
         }
     }

@@ -20,17 +20,19 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Bui
 }
 
 #[test]
-fn openraft_storage_suite() -> Result<(), StorageError<u64>> {
+fn openraft_storage_suite() {
     Suite::test_all(Builder {
         options: LogStoreOptions::default(),
     })
+    .expect("openraft's storage suite");
 }
 
 /// The same suite with compaction after every few records, so that every operation also
 /// runs across journal compactions.
 #[test]
-fn openraft_storage_suite_compacting() -> Result<(), StorageError<u64>> {
+fn openraft_storage_suite_compacting() {
     Suite::test_all(Builder {
         options: LogStoreOptions { compact_after: 2 },
     })
+    .expect("openraft's storage suite, compacting");
 }
