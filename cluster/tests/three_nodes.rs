@@ -1,7 +1,7 @@
 //! Three openraft nodes in one process on the journal-backed stores, connected by an
 //! in-memory network: a leader is elected, commands replicate and apply everywhere, the
 //! cluster survives the loss of its leader, and the lost node restarts from its own disk and
-//! catches up.
+//! catches up through a snapshot (the leader purged the entries it lacked).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,6 +28,8 @@ type Rpc<T, E = RaftError<NodeId>> = Result<T, RPCError<NodeId, ClusterNode, E>>
 #[derive(Clone, Default)]
 struct Router {
     nodes: Arc<Mutex<BTreeMap<NodeId, Raft<TypeConfig>>>>,
+    /// Snapshot chunks delivered, per target.
+    snapshot_rpcs: Arc<Mutex<BTreeMap<NodeId, u64>>>,
 }
 
 struct Client {
@@ -81,6 +83,13 @@ impl RaftNetwork<TypeConfig> for Client {
         _option: RPCOption,
     ) -> Rpc<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>> {
         let raft = self.target()?;
+        *self
+            .router
+            .snapshot_rpcs
+            .lock()
+            .unwrap()
+            .entry(self.target)
+            .or_default() += 1;
         raft.install_snapshot(rpc)
             .await
             .map_err(|e| RemoteError::new(self.target, e).into())
@@ -214,11 +223,22 @@ async fn three_nodes_elect_replicate_and_survive_the_loss_of_the_leader() {
     let any = nodes.values().next().expect("a survivor").0.clone();
     let new_leader = wait_leader(&any, Some(leader)).await;
     assert_ne!(new_leader, leader);
+    let lost_at = last;
     let last = write(&nodes[&new_leader].0, 20, 40).await;
     for (raft, applied) in nodes.values() {
         wait_applied(raft, last).await;
         assert_eq!(topic_commands(applied), expected(40));
     }
+    // Snapshots are built and the log purged past what the lost node has.
+    nodes[&new_leader]
+        .0
+        .wait(Some(Duration::from_secs(20)))
+        .metrics(
+            |m| m.purged.is_some_and(|p| p.index > lost_at),
+            "the leader purged past the lost node's log",
+        )
+        .await
+        .expect("a snapshot and a purge");
 
     // The old leader restarts from its own disk (log, vote, snapshot) and catches up.
     let (raft, applied) = start(&router, dir.path(), leader).await;
@@ -227,6 +247,16 @@ async fn three_nodes_elect_replicate_and_survive_the_loss_of_the_leader() {
     let m = raft.metrics().borrow().clone();
     assert_eq!(m.current_leader, Some(new_leader));
     assert!(m.vote.leader_id.term > 1, "it saw the new term");
+    // It could only catch up through a snapshot: the leader had purged what it lacked.
+    assert!(
+        router
+            .snapshot_rpcs
+            .lock()
+            .unwrap()
+            .get(&leader)
+            .is_some_and(|n| *n > 0),
+        "no snapshot was sent to the restarted node"
+    );
 
     for (raft, _) in nodes.values() {
         raft.shutdown().await.expect("shutdown");
