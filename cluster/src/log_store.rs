@@ -21,7 +21,9 @@
 //!
 //! **Damage.** The journal cuts a torn tail (records never acknowledged) and refuses a log
 //! that lost acknowledged records; this store additionally refuses records it cannot decode
-//! and entries that would leave a hole, as [`OpenError::Damaged`].
+//! and entries that would leave a hole, as [`OpenError::Damaged`]. There is deliberately no
+//! `AcceptLoss` open here: a voter that lost acknowledged entries or its vote must not vote
+//! again; such a node is to be wiped and re-added as a learner (issue #14's wiped-disk rule).
 //!
 //! The journal is blocking: appends are page-cache writes done inline, every `fsync` runs on
 //! the flusher thread or in `spawn_blocking`, so this store works on a current-thread runtime.
