@@ -10,7 +10,7 @@
 #   --suite   run one suite only
 #   --only    run just these test ids of the selected suite(s) (ids as in the list files)
 #
-# Files beside this script (one test a line: `suite id reason`; `#` starts a comment):
+# Files beside this script (one test a line: `suite id reason`; `#` lines are comments):
 #   exclusions.txt      tests not run, and why
 #   known-failures.txt  tests that fail today because of a filed Charter bug: run, reported as
 #                       "known failure", do not fail the script
@@ -63,12 +63,15 @@ JOBS="${PEER_JOBS:-2}"
 # ---------------------------------------------------------------- system packages
 # librdkafka's configure finds these; SSL, SASL and curl are configured off (Charter's listener
 # is plaintext), so zlib and zstd are all it needs beyond a C/C++ toolchain.
+# Keep this list in step with .ci/run's "system packages" step.
 need=()
 for tool in cc c++ make pkg-config python3; do
     command -v "$tool" >/dev/null || need+=("$tool")
 done
 [[ -e /usr/include/zlib.h ]] || need+=(zlib1g-dev)
 [[ -e /usr/include/zstd.h ]] || need+=(libzstd-dev)
+# The tests verify the statistics JSON with RapidJSON (0053, 0110); without it they skip.
+[[ -e /usr/include/rapidjson/schema.h ]] || need+=(rapidjson-dev)
 if [[ ${#need[@]} -gt 0 ]]; then
     pkgs=()
     for p in "${need[@]}"; do
@@ -121,7 +124,8 @@ LIBRDKAFKA_CONFIGURE=(--no-download --disable-ssl --disable-gssapi --disable-cur
     --enable-zlib --enable-zstd)
 build_librdkafka() {
     local dir="$CACHE/librdkafka-$RDKAFKA_SYS_VERSION"
-    local want="${LIBRDKAFKA_CONFIGURE[*]}"
+    # Reconfigure when the options or the headers configure looked for change.
+    local want="${LIBRDKAFKA_CONFIGURE[*]} rapidjson=$([[ -e /usr/include/rapidjson/schema.h ]] && echo y)"
     if [[ ! -f "$dir/.charter-configured" ]] || [[ "$(cat "$dir/.charter-configured")" != "$want" ]]; then
         log "configuring librdkafka $RDKAFKA_SYS_VERSION in $dir"
         rm -rf "$dir"
