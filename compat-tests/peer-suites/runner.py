@@ -296,7 +296,11 @@ def main():
                 continue
             server = Server(a.charter, SCENARIOS[(suite, scenario)],
                             os.path.join(a.results, f"charter-{suite}-{scenario}.log"))
-            server.start()
+            try:
+                server.start()
+            except (OSError, RuntimeError) as e:
+                print(f"peer-suites: could not start charter serve: {e}", flush=True)
+                return 2
             print(f"\n==== {suite} ({scenario} scenario): {len(batch)} tests against "
                   f"charter serve {' '.join(server.flags)} at {server.bootstrap}", flush=True)
             ctx = {"results": a.results, "timeout": a.timeout, "quick": a.quick,
@@ -312,7 +316,10 @@ def main():
 
             def one(t, run=run, ctx=ctx, suite=suite):
                 t0 = time.monotonic()
-                outcome, detail, log = run(t, ctx)
+                try:
+                    outcome, detail, log = run(t, ctx)
+                except (OSError, subprocess.SubprocessError) as e:
+                    outcome, detail, log = "fail", f"could not run it: {e}", "-"
                 bug = lookup(known, suite, t[0])
                 if bug is not None:
                     outcome = "known" if outcome == "fail" else outcome
