@@ -314,6 +314,24 @@ fn build() -> Vec<TopicConfigDef> {
             "largest record batch size allowed",
             None,
         ),
+        // Kafka 3.x topic configs removed in 4.0; 3.x brokers still accept them, and clients
+        // written for 3.x (librdkafka's test 0092) set them.
+        def(
+            "message.downconversion.enable",
+            Boolean,
+            "true".into(),
+            Any,
+            "down-convert fetched batches for old consumers (Kafka 3.x)",
+            Some("batches are served as stored; no down-conversion (removed in Kafka 4.0)"),
+        ),
+        def(
+            "message.format.version",
+            String,
+            "3.0-IV1".into(),
+            Any,
+            "record format version (Kafka 3.x; ignored from inter.broker.protocol.version 3.0)",
+            Some("batches are stored as sent (v2); deprecated and ignored by Kafka 3.x, removed in 4.0"),
+        ),
         def(
             "message.timestamp.after.max.ms",
             Long,
@@ -588,6 +606,10 @@ mod tests {
         for (name, value) in ISSUE_13 {
             assert_eq!(check(name, value), Ok(()), "{name}");
         }
+        // Kafka 3.x configs clients still set (librdkafka's test 0092 alters the first).
+        assert_eq!(check("message.format.version", "0.10.0"), Ok(()));
+        assert_eq!(check("message.downconversion.enable", "false"), Ok(()));
+        assert!(check("message.downconversion.enable", "maybe").is_err());
         for (name, value) in [
             ("flush.messages", "0"),
             ("min.cleanable.dirty.ratio", "1.5"),
