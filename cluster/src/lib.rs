@@ -19,10 +19,15 @@
 // openraft's traits fix the error type (`StorageError`, ~224 bytes); our helpers return it too.
 #![allow(clippy::result_large_err)]
 
+pub mod controller;
+pub mod identity;
 pub mod log_store;
 pub mod state_machine;
+pub mod transport;
 pub mod types;
 
+pub use controller::{Controller, ControllerConfig, ControllerMetrics, ProposeError, Voters};
+pub use identity::{Expect, NodeIdentity};
 pub use log_store::{LogStore, LogStoreOptions};
 pub use state_machine::StateMachine;
 pub use types::{ClusterNode, MetadataCommand, MetadataResponse, NodeId, TypeConfig};
