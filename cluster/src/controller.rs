@@ -186,6 +186,16 @@ impl Controller {
             )));
         }
         let dir = &config.data_dir;
+        if !dir.join(crate::identity::FILE).exists() && dir.join("log").exists() {
+            // A log without its identity: the file was deleted or the dir assembled by hand.
+            // Making a new incarnation here would hide that from the quorum.
+            return Err(StartError::Config(format!(
+                "data dir {} holds a controller log but no {}; restore the file (or wipe the whole \
+                 dir and re-add the node as a learner)",
+                dir.display(),
+                crate::identity::FILE
+            )));
+        }
         let identity = NodeIdentity::open(dir, node_id, config.expect)?;
         let log = LogStore::open(&dir.join("log"), LogStoreOptions::default())?;
         if config.expect == Expect::Existing && log.is_pristine() {
@@ -506,5 +516,28 @@ mod tests {
         .err()
         .expect("refused");
         assert!(e.to_string().contains("not in the voters"), "{e}");
+    }
+
+    #[test]
+    fn a_log_without_its_identity_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ControllerConfig {
+            node_id: 1,
+            data_dir: dir.path().to_path_buf(),
+            cluster_listen: "127.0.0.1:0".into(),
+            voters: "1@127.0.0.1:1".parse().unwrap(),
+            expect: Expect::NewOrExisting,
+        };
+        Controller::start(config.clone())
+            .expect("first start")
+            .shutdown();
+        std::fs::remove_file(dir.path().join(crate::identity::FILE)).unwrap();
+        let e = Controller::start(config).err().expect("refused");
+        assert!(
+            e.to_string()
+                .contains("holds a controller log but no node.properties"),
+            "{e}"
+        );
+        assert!(!dir.path().join(crate::identity::FILE).exists());
     }
 }
