@@ -22,7 +22,7 @@ use std::sync::{mpsc, Arc, RwLock};
 use std::thread::JoinHandle;
 
 use openraft::error::{ClientWriteError, RaftError};
-use openraft::{Config, Raft, ServerState};
+use openraft::{Config, Raft, ServerState, SnapshotPolicy};
 use tokio::sync::oneshot;
 
 use crate::identity::{Expect, IdentityError, NodeIdentity};
@@ -85,6 +85,25 @@ pub struct ControllerConfig {
     pub voters: Voters,
     /// Whether the caller knows the cluster already exists (then a wiped node is refused).
     pub expect: Expect,
+    pub tuning: Tuning,
+}
+
+/// Knobs that only tests change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// Build a snapshot after this many applied entries since the last one.
+    pub snapshot_every: u64,
+    /// Entries kept in the log below the snapshot (for followers slightly behind).
+    pub keep_below_snapshot: u64,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            snapshot_every: 5000,
+            keep_below_snapshot: 1000,
+        }
+    }
 }
 
 /// Why a controller could not start.
@@ -136,6 +155,10 @@ pub struct ControllerMetrics {
     pub term: u64,
     pub applied_index: Option<u64>,
     pub last_log_index: Option<u64>,
+    /// The last log index covered by this node's snapshot.
+    pub snapshot_index: Option<u64>,
+    /// The last log index removed from this node's log.
+    pub purged_index: Option<u64>,
     pub is_leader: bool,
 }
 
@@ -158,7 +181,7 @@ struct Started {
 }
 
 /// Openraft's configuration for the controller.
-fn raft_config() -> Result<Config, StartError> {
+fn raft_config(tuning: Tuning) -> Result<Config, StartError> {
     let c = Config {
         cluster_name: "charter-controller".into(),
         heartbeat_interval: 250,
@@ -167,6 +190,8 @@ fn raft_config() -> Result<Config, StartError> {
         snapshot_max_chunk_size: transport::SNAPSHOT_CHUNK,
         // A chunk of up to 2 MiB must fit in one RPC's time (the default is 200 ms).
         install_snapshot_timeout: 2000,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(tuning.snapshot_every),
+        max_in_snapshot_log_to_keep: tuning.keep_below_snapshot,
         ..Config::default()
     };
     c.validate()
@@ -206,7 +231,7 @@ impl Controller {
         }
         let sm = StateMachine::open(&dir.join("sm"))?;
         let state = sm.shared_state();
-        let raft_config = Arc::new(raft_config()?);
+        let raft_config = Arc::new(raft_config(config.tuning)?);
         let network =
             Network::new(node_id).map_err(|e| StartError::Runtime(format!("http client: {e}")))?;
 
@@ -348,6 +373,8 @@ impl Controller {
             term: m.current_term,
             applied_index: m.last_applied.map(|l| l.index),
             last_log_index: m.last_log_index,
+            snapshot_index: m.snapshot.map(|l| l.index),
+            purged_index: m.purged.map(|l| l.index),
             is_leader: m.state == ServerState::Leader,
         }
     }
@@ -512,6 +539,7 @@ mod tests {
             cluster_listen: "127.0.0.1:0".into(),
             voters: "1@127.0.0.1:1".parse().unwrap(),
             expect: Expect::NewOrExisting,
+            tuning: Tuning::default(),
         })
         .err()
         .expect("refused");
@@ -527,6 +555,7 @@ mod tests {
             cluster_listen: "127.0.0.1:0".into(),
             voters: "1@127.0.0.1:1".parse().unwrap(),
             expect: Expect::NewOrExisting,
+            tuning: Tuning::default(),
         };
         Controller::start(config.clone())
             .expect("first start")

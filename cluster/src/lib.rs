@@ -31,7 +31,9 @@ pub mod state_machine;
 pub mod transport;
 pub mod types;
 
-pub use controller::{Controller, ControllerConfig, ControllerMetrics, ProposeError, Voters};
+pub use controller::{
+    Controller, ControllerConfig, ControllerMetrics, ProposeError, Tuning, Voters,
+};
 pub use identity::{Expect, NodeIdentity};
 pub use log_store::{LogStore, LogStoreOptions};
 pub use state_machine::StateMachine;
