@@ -137,12 +137,16 @@ pub enum StartError {
 /// Why a proposal was not committed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProposeError {
-    /// This node does not lead; the leader, if known, is named.
+    /// This node does not lead; the leader, if known, is named. The command is not in the
+    /// log (openraft answers this for an appended entry only when a new leader truncated it),
+    /// so forwarding or retrying it cannot duplicate it.
     #[error("not the controller leader; the leader is {}", leader_id.map_or("unknown".to_string(), |l| format!("node {l} at {}", leader_addr.as_deref().unwrap_or("?"))))]
     NotLeader {
         leader_id: Option<NodeId>,
         leader_addr: Option<String>,
     },
+    /// The controller stopped or failed while the command was in flight: it may or may not
+    /// commit. Commands must carry preconditions (next id, next version) to be retried safely.
     #[error("the controller stopped: {0}")]
     Stopped(String),
 }
