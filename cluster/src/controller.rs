@@ -234,6 +234,15 @@ impl Controller {
             });
         }
         let sm = StateMachine::open(&dir.join("sm"))?;
+        if let (Some(found), Some(committed)) = (&identity.cluster_id, &sm.state().cluster_id) {
+            if found != committed {
+                return Err(StartError::Identity(IdentityError::WrongCluster {
+                    dir: dir.clone(),
+                    found: found.clone(),
+                    committed: committed.clone(),
+                }));
+            }
+        }
         let state = sm.shared_state();
         let raft_config = Arc::new(raft_config(config.tuning)?);
         let network =
@@ -447,7 +456,12 @@ async fn bootstrap_loop(
         match cluster_id {
             Some(c) if identity.cluster_id.as_deref() != Some(c.as_str()) => {
                 if let Err(e) = record(&mut identity, &dir, &c).await {
-                    tracing::error!(error = %e, "controller: cannot record the cluster id");
+                    // This node's log belongs to another cluster than its identity (or the
+                    // identity cannot be written): stop taking part rather than vote in it.
+                    tracing::error!(error = %e, "controller: stopping: cannot record the cluster id");
+                    if let Err(e) = raft.shutdown().await {
+                        tracing::warn!(error = %e, "raft shutdown");
+                    }
                     return;
                 }
                 tracing::info!(cluster_id = %c, "controller: cluster id recorded");
@@ -548,6 +562,63 @@ mod tests {
         .err()
         .expect("refused");
         assert!(e.to_string().contains("not in the voters"), "{e}");
+    }
+
+    #[test]
+    fn a_log_of_another_cluster_stops_the_controller() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ControllerConfig {
+            node_id: 1,
+            data_dir: dir.path().to_path_buf(),
+            cluster_listen: "127.0.0.1:0".into(),
+            voters: "1@127.0.0.1:1".parse().unwrap(),
+            expect: Expect::NewOrExisting,
+            tuning: Tuning::default(),
+        };
+        let c = Controller::start(config.clone()).expect("first start");
+        let path = dir.path().join(crate::identity::FILE);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let recorded = loop {
+            let text = std::fs::read_to_string(&path).unwrap();
+            if let Some(id) = text.lines().find_map(|l| l.strip_prefix("cluster.id=")) {
+                break id.to_string();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no cluster id recorded"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert_eq!(
+            c.applied().read().unwrap().cluster_id.as_deref(),
+            Some(recorded.as_str())
+        );
+        c.shutdown();
+
+        // The identity now names another cluster than the log replays.
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace(&recorded, "other-cluster")).unwrap();
+        let c = Controller::start(config).expect("starts; the mismatch shows once replayed");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            match rt.block_on(c.propose(MetadataCommand::Noop)) {
+                Err(ProposeError::Stopped(_)) => break,
+                Ok(_) | Err(ProposeError::NotLeader { .. }) => {
+                    assert!(std::time::Instant::now() < deadline, "still running");
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("cluster.id=other-cluster"),
+            "not overwritten: {text}"
+        );
+        c.shutdown();
     }
 
     #[test]
