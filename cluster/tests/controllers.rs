@@ -158,3 +158,60 @@ fn a_node_that_missed_purged_entries_catches_up_by_snapshot_over_http() {
         n.shutdown();
     }
 }
+
+/// The controllers run on threads and runtimes of their own: blocking every worker of the
+/// runtime that started them (a saturated data path) for longer than the election timeout
+/// does not make a follower miss heartbeats, so the leader and term stay as they were.
+#[test]
+fn a_blocked_caller_runtime_does_not_starve_heartbeats() {
+    let root = tempfile::tempdir().unwrap();
+    let addrs: Vec<String> = (0..3)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
+    let data_path = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Started from inside the busy runtime, as `charter serve` will start them.
+    let nodes: Vec<Option<Controller>> = data_path.block_on(async {
+        (1..=3)
+            .map(|id| {
+                Some(
+                    Controller::start(config(root.path(), id, &addrs, Expect::NewOrExisting))
+                        .unwrap(),
+                )
+            })
+            .collect()
+    });
+    wait_until("a leader", || leader_of(&nodes).is_some());
+    let before: Vec<(Option<u64>, u64)> = nodes
+        .iter()
+        .flatten()
+        .map(|c| (c.metrics().leader, c.metrics().term))
+        .collect();
+
+    // Block both workers (and the caller) for 3 s: well over the 1–2 s election timeout.
+    let blockers: Vec<_> = (0..2)
+        .map(|_| data_path.spawn(async { std::thread::sleep(Duration::from_secs(3)) }))
+        .collect();
+    data_path.block_on(async {
+        std::thread::sleep(Duration::from_secs(3));
+        for b in blockers {
+            b.await.unwrap();
+        }
+    });
+
+    let after: Vec<(Option<u64>, u64)> = nodes
+        .iter()
+        .flatten()
+        .map(|c| (c.metrics().leader, c.metrics().term))
+        .collect();
+    assert_eq!(
+        before, after,
+        "an election happened while the caller was blocked"
+    );
+    for n in nodes.into_iter().flatten() {
+        n.shutdown();
+    }
+}

@@ -1,6 +1,7 @@
 //! Controllers as real processes on loopback: a 3-voter cluster elects a leader, commits
 //! through it, survives `kill -9` of the leader, takes the killed node back from its own disk
-//! and converges; a 1-voter cluster runs the same code; a wiped data dir is refused.
+//! and converges; a wiped follower is refused while the others go on; a 1-voter cluster runs
+//! the same code; wiped and foreign data dirs are refused.
 //!
 //! Each node is this test binary re-run as [`node_process`], which runs the
 //! `controller_node` example's code (included below) with the flags in `$CHARTER_NODE_ARGS`.
@@ -351,7 +352,22 @@ fn three_processes_survive_kill_9_of_the_leader_and_converge() {
     acked.push("c0".into());
     propose(&mut nodes, &mut leader, "c0");
     wait_converged(&mut nodes, &acked);
-    for n in nodes.iter_mut() {
+
+    // A follower's disk is wiped: it is refused as a voter, and the other two go on.
+    let wiped = nodes.iter().map(|n| n.id).find(|id| *id != leader).unwrap();
+    let n = node_mut(&mut nodes, wiped);
+    n.kill();
+    std::fs::remove_dir_all(&n.dir).unwrap();
+    let a = n.start(true);
+    assert!(
+        a.starts_with("error") && a.contains("wiped") && a.contains("learner"),
+        "{a}"
+    );
+    assert!(!n.wait_exit().success());
+    acked.push("c1".into());
+    propose(&mut nodes, &mut leader, "c1");
+    wait_converged(&mut nodes, &acked);
+    for n in nodes.iter_mut().filter(|n| n.running()) {
         assert!(n.wait_exit().success(), "node {} exits cleanly", n.id);
     }
 }
