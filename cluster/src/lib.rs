@@ -1,4 +1,4 @@
-//! `charter-cluster`: the controller's durable Raft storage.
+//! `charter-cluster`: the controller: its durable Raft storage, identity, transport and runner.
 //!
 //! The cluster's controller is one Raft group run by [openraft] (see
 //! `../shared/design/replication.md` §3.1). This crate holds the storage that group runs on,
@@ -10,19 +10,31 @@
 //!   committed index as journal records, flushed by group commit before openraft is told.
 //! - [`state_machine`]: [`StateMachine`], the applied state in memory and its snapshots in
 //!   files written atomically.
+//! - [`identity`]: `node.properties` (node id, directory incarnation, cluster id) and the
+//!   wiped-dir refusal.
+//! - [`transport`]: openraft's RPCs over HTTP/JSON (axum server, reqwest client).
+//! - [`controller`]: [`Controller`], openraft on its own thread and runtime, bootstrap from a
+//!   voters list, `propose` and metrics.
 //!
-//! What it does not do yet: run a `Raft` in `charter serve`, carry the real metadata
-//! commands, or talk to other nodes (no transport). The registry crate must never depend on
+//! What it does not do yet: run in `charter serve`, carry the real metadata commands, add
+//! learners or change membership. The registry crate must never depend on
 //! this crate: the registry's command batches will travel through [`MetadataCommand`] as
 //! opaque bytes, and the broker wires the two together.
 
 // openraft's traits fix the error type (`StorageError`, ~224 bytes); our helpers return it too.
 #![allow(clippy::result_large_err)]
 
+pub mod controller;
+pub mod identity;
 pub mod log_store;
 pub mod state_machine;
+pub mod transport;
 pub mod types;
 
+pub use controller::{
+    Controller, ControllerConfig, ControllerMetrics, ProposeError, Tuning, Voters,
+};
+pub use identity::{Expect, NodeIdentity};
 pub use log_store::{LogStore, LogStoreOptions};
 pub use state_machine::StateMachine;
 pub use types::{ClusterNode, MetadataCommand, MetadataResponse, NodeId, TypeConfig};

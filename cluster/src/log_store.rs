@@ -290,6 +290,13 @@ impl LogStore {
         (self.journal.durable_seq(), self.journal.last_seq())
     }
 
+    /// True when the log holds nothing at all: no vote, no entry, nothing purged. A voter of
+    /// an existing cluster never is (it voted or received entries before it was a voter).
+    pub fn is_pristine(&self) -> bool {
+        let st = self.lock();
+        st.vote.is_none() && st.last_log_id().is_none()
+    }
+
     /// Records in the journal since the last compaction (for tests and metrics).
     pub fn journal_records(&self) -> u64 {
         self.records

@@ -35,6 +35,9 @@ const CURRENT: &str = "current.snap";
 pub struct AppliedState {
     pub last_applied: Option<LogId>,
     pub membership: StoredMembership<NodeId, ClusterNode>,
+    /// The first applied [`MetadataCommand::Bootstrap`]'s cluster id.
+    #[serde(default)]
+    pub cluster_id: Option<String>,
     /// Applied commands by log index (a placeholder until the metadata image exists).
     pub commands: BTreeMap<u64, MetadataCommand>,
 }
@@ -271,6 +274,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             match entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(cmd) => {
+                    if let MetadataCommand::Bootstrap { cluster_id } = &cmd {
+                        if st.cluster_id.is_none() {
+                            st.cluster_id = Some(cluster_id.clone());
+                        }
+                    }
                     st.commands.insert(index, cmd);
                 }
                 EntryPayload::Membership(m) => {

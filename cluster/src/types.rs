@@ -30,6 +30,9 @@ impl fmt::Display for ClusterNode {
 pub enum MetadataCommand {
     /// Does nothing; lets tests and a new leader commit an entry of its own.
     Noop,
+    /// Names the cluster. Proposed by a leader that finds none applied; only the first one
+    /// applied counts, so racing proposals (two leaders in turn) agree on one id.
+    Bootstrap { cluster_id: String },
     /// A registry command batch, encoded by the registry.
     Registry(Vec<u8>),
     /// A topic command, encoded by the broker.

@@ -1,0 +1,249 @@
+//! The controller's inter-node transport: openraft's RPCs as HTTP/1.1 POSTs with JSON bodies.
+//!
+//! Server: an axum router with `/raft/append`, `/raft/vote` and `/raft/snapshot`, each taking
+//! the openraft request as JSON and answering `200` with the JSON of openraft's
+//! `Result<response, RaftError>` (a Raft-level refusal is an answer, not a transport error).
+//! Bodies are bounded ([`MAX_BODY`]); a body that is not the expected JSON gets `400`, one over
+//! the bound `413`, never a panic.
+//!
+//! Client: [`Network`] (openraft's `RaftNetworkFactory`) hands out one [`Connection`] per
+//! target, all sharing one reqwest client (pooled keep-alive connections). Each RPC runs under
+//! openraft's hard timeout for it. Errors map onto openraft's `RPCError` so that it backs off
+//! correctly: a refused or failed connect is `Unreachable` (openraft slows its retries to a
+//! node it cannot reach), a timeout is `Timeout`, anything else (an error status, a body it
+//! cannot decode) is `Network`, and a Raft error in the answer is `RemoteError`.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Timeout, Unreachable,
+};
+use openraft::network::{RPCOption, RPCTypes};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use openraft::{Raft, RaftNetwork, RaftNetworkFactory};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::types::{ClusterNode, NodeId, TypeConfig};
+
+/// The largest request body the server reads. Snapshot chunks are at most
+/// [`SNAPSHOT_CHUNK`] bytes, which JSON (an array of numbers) inflates up to 4×; append
+/// batches are bounded by openraft's `max_payload_entries` and metadata commands are small.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+/// The snapshot chunk size the controller configures openraft with.
+pub const SNAPSHOT_CHUNK: u64 = 2 * 1024 * 1024;
+/// The largest response body the client accepts (responses are votes and small acks).
+const MAX_RESPONSE: usize = 1024 * 1024;
+
+type Rpc<T, E = RaftError<NodeId>> = Result<T, RPCError<NodeId, ClusterNode, E>>;
+
+/// The server side: routes for `raft`.
+pub fn router(raft: Raft<TypeConfig>) -> axum::Router {
+    axum::Router::new()
+        .route("/raft/append", post(append))
+        .route("/raft/vote", post(vote))
+        .route("/raft/snapshot", post(snapshot))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(raft)
+}
+
+fn decode<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|e| {
+        tracing::debug!(error = %e, "bad raft request body");
+        (StatusCode::BAD_REQUEST, format!("bad request body: {e}")).into_response()
+    })
+}
+
+fn answer<T: Serialize>(r: &T) -> Response {
+    match serde_json::to_vec(r) {
+        Ok(b) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            b,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn append(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> Response {
+    match decode::<AppendEntriesRequest<TypeConfig>>(&body) {
+        Ok(req) => answer(&raft.append_entries(req).await),
+        Err(r) => r,
+    }
+}
+
+async fn vote(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> Response {
+    match decode::<VoteRequest<NodeId>>(&body) {
+        Ok(req) => answer(&raft.vote(req).await),
+        Err(r) => r,
+    }
+}
+
+async fn snapshot(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> Response {
+    match decode::<InstallSnapshotRequest<TypeConfig>>(&body) {
+        Ok(req) if req.data.len() as u64 > SNAPSHOT_CHUNK => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("snapshot chunk of {} bytes", req.data.len()),
+        )
+            .into_response(),
+        Ok(req) => answer(&raft.install_snapshot(req).await),
+        Err(r) => r,
+    }
+}
+
+/// The client side: openraft's network factory.
+#[derive(Clone)]
+pub struct Network {
+    client: reqwest::Client,
+    /// This node (openraft's `Timeout` error names both ends).
+    id: NodeId,
+}
+
+impl Network {
+    pub fn new(id: NodeId) -> Result<Network, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            // Openraft's per-RPC timeouts bound each call; this bounds a hung connect.
+            .connect_timeout(Duration::from_millis(500))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Network { client, id })
+    }
+}
+
+/// One target node.
+pub struct Connection {
+    client: reqwest::Client,
+    id: NodeId,
+    target: NodeId,
+    addr: String,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Connection;
+
+    async fn new_client(&mut self, target: NodeId, node: &ClusterNode) -> Connection {
+        Connection {
+            client: self.client.clone(),
+            id: self.id,
+            target,
+            addr: node.addr.clone(),
+        }
+    }
+}
+
+impl Connection {
+    async fn call<Req, Resp, E>(
+        &self,
+        action: RPCTypes,
+        path: &str,
+        req: &Req,
+        option: &RPCOption,
+    ) -> Rpc<Resp, E>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let timeout = option.hard_ttl();
+        let url = format!("http://{}{}", self.addr, path);
+        let res = self
+            .client
+            .post(&url)
+            .timeout(timeout)
+            .json(req)
+            .send()
+            .await;
+        let resp = match res {
+            Ok(r) => r,
+            Err(e) => return Err(self.send_error(action, timeout, &e)),
+        };
+        let status = resp.status();
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE as u64)
+        {
+            let e = std::io::Error::other(format!("{url}: response too large"));
+            return Err(RPCError::Network(NetworkError::new(&e)));
+        }
+        // Read at most MAX_RESPONSE bytes, whatever the peer sends.
+        let mut resp = resp;
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) if body.len() + c.len() <= MAX_RESPONSE => body.extend_from_slice(&c),
+                Ok(Some(_)) => {
+                    let e = std::io::Error::other(format!("{url}: response too large"));
+                    return Err(RPCError::Network(NetworkError::new(&e)));
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.send_error(action, timeout, &e)),
+            }
+        }
+        if !status.is_success() {
+            let text = String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned();
+            let e = std::io::Error::other(format!("{url}: {status}: {text}"));
+            return Err(RPCError::Network(NetworkError::new(&e)));
+        }
+        let answer: Result<Resp, E> =
+            serde_json::from_slice(&body).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+
+    fn send_error<E: std::error::Error>(
+        &self,
+        action: RPCTypes,
+        timeout: Duration,
+        e: &reqwest::Error,
+    ) -> RPCError<NodeId, ClusterNode, E> {
+        if e.is_timeout() {
+            RPCError::Timeout(Timeout {
+                action,
+                id: self.id,
+                target: self.target,
+                timeout,
+            })
+        } else if e.is_connect() {
+            RPCError::Unreachable(Unreachable::new(e))
+        } else {
+            RPCError::Network(NetworkError::new(e))
+        }
+    }
+}
+
+impl RaftNetwork<TypeConfig> for Connection {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Rpc<AppendEntriesResponse<NodeId>> {
+        self.call(RPCTypes::AppendEntries, "/raft/append", &rpc, &option)
+            .await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Rpc<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>> {
+        self.call(RPCTypes::InstallSnapshot, "/raft/snapshot", &rpc, &option)
+            .await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Rpc<VoteResponse<NodeId>> {
+        self.call(RPCTypes::Vote, "/raft/vote", &rpc, &option).await
+    }
+}
