@@ -15,6 +15,10 @@ use super::recovery::{self, Gap, Listing, Recovered};
 use super::segment::{self, BatchPlacement, Segment};
 use super::sync::GroupCommit;
 use super::{AppendInfo, LogConfig, LogError, TimestampType};
+use crate::rate_limit::RateLimited;
+
+/// Failed appends, across all partitions: one line per interval with a count.
+static WRITE_FAILED: RateLimited = RateLimited::new(std::time::Duration::from_secs(10));
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -253,6 +257,7 @@ impl PartitionLog {
 
         let mut inner = self.lock();
         if inner.failed {
+            self.write_failed(&LogError::Offline);
             return Err(LogError::Offline);
         }
         if let Some(&(latest, _)) = inner.epochs.last() {
@@ -291,7 +296,10 @@ impl PartitionLog {
             .map(|s| s.header.last_offset_delta as i64 + 1)
             .sum();
         if self.should_roll(&inner, records.len() as u64, incoming_ts, total_records) {
-            self.roll(&mut inner)?;
+            if let Err(e) = self.roll(&mut inner) {
+                self.write_failed(&e);
+                return Err(e);
+            }
         }
 
         let base_offset = inner.log_end_offset;
@@ -327,7 +335,9 @@ impl PartitionLog {
             if !failure.undone {
                 inner.failed = true;
             }
-            return Err(failure.error.into());
+            let e = LogError::from(failure.error);
+            self.write_failed(&e);
+            return Err(e);
         }
 
         if inner.epochs.last().is_none_or(|&(e, _)| leader_epoch > e) {
@@ -355,6 +365,19 @@ impl PartitionLog {
             bytes: records.len(),
             duplicate: false,
         })
+    }
+
+    /// A produce the disk refused (full, read-only, failing): producers get the retriable
+    /// KAFKA_STORAGE_ERROR and retry, so without a limit this would log once per attempt.
+    fn write_failed(&self, e: &LogError) {
+        if let Some(n) = WRITE_FAILED.hit() {
+            tracing::error!(
+                dir = %self.dir.display(),
+                error = %e,
+                failures = n,
+                "append failed; producers are answered KAFKA_STORAGE_ERROR (disk full?)"
+            );
+        }
     }
 
     fn should_roll(&self, inner: &Inner, blob_len: u64, incoming_ts: i64, records: i64) -> bool {
