@@ -1,6 +1,7 @@
 //! Produce on a full disk, with a real `charter serve` whose data directory is a small tmpfs:
 //! producers are answered the retriable KAFKA_STORAGE_ERROR, the broker says so in its log
-//! once per interval (not once per attempt), and keeps serving everything else.
+//! once per interval (not once per attempt), keeps serving everything else, and takes writes
+//! again as soon as space is freed.
 
 use std::time::Duration;
 
@@ -68,6 +69,9 @@ fn produce_on_a_full_disk_is_a_logged_retriable_storage_error() {
             );
             refused += 1;
         }
+        // Space comes back: the next retry is stored, without a restart.
+        server.free_filler();
+        assert_eq!(produce(&mut kc, "fill", simple_batch(64, 4096, 0)).await, 0);
         (stored, refused)
     });
     assert!(stored > 10, "only {stored} batches fit");

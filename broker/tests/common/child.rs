@@ -16,8 +16,12 @@ pub struct Server {
     pub kafka: String,
     pub http: String,
     stderr: PathBuf,
+    data: PathBuf,
     _dir: tempfile::TempDir,
 }
+
+/// A file taking space on a tmpfs data directory, so a test can free some.
+const FILLER: &str = "filler";
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -47,7 +51,8 @@ impl Server {
                 let mut c = Command::new("unshare");
                 c.args(["-Urm", "sh", "-c"])
                     .arg(format!(
-                        "mount -t tmpfs -o size={size} tmpfs \"$0\" && exec \"$@\""
+                        "mount -t tmpfs -o size={size} tmpfs \"$0\" && \
+                         head -c 4194304 /dev/zero > \"$0/{FILLER}\" && exec \"$@\""
                     ))
                     .arg(&data)
                     .arg(env!("CARGO_BIN_EXE_charter"));
@@ -84,6 +89,7 @@ impl Server {
             kafka: format!("127.0.0.1:{kp}"),
             http: format!("127.0.0.1:{hp}"),
             stderr,
+            data,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -94,6 +100,13 @@ impl Server {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("charter serve did not become ready: {}", s.stderr_text());
+    }
+
+    /// On a tmpfs server: deletes the 4 MiB filler file written before start, freeing that
+    /// much space (seen through /proc/PID/root, the child's own mount namespace).
+    pub fn free_filler(&self) {
+        let path = format!("/proc/{}/root{}/{FILLER}", self.pid(), self.data.display());
+        std::fs::remove_file(&path).expect("remove the filler");
     }
 
     pub fn pid(&self) -> u32 {
