@@ -19,7 +19,7 @@ fn count_lines(text: &str, needle: &str) -> usize {
 
 #[test]
 fn at_the_fd_limit_the_accept_loop_backs_off_and_recovers() {
-    let server = Server::start(&[], Some(128));
+    let server = Server::start(&[], Some((128, 128)));
     // Far more idle connections than the child has descriptors.
     let conns: Vec<TcpStream> = (0..200)
         .map(|_| TcpStream::connect(&server.kafka).expect("connect"))
@@ -179,4 +179,17 @@ fn kafka_connections_over_the_cap_are_closed_and_idle_ones_time_out() {
     assert!(eventually(Duration::from_secs(30), || api_versions(
         &server.kafka
     )));
+}
+
+#[test]
+fn the_soft_open_file_limit_is_raised_to_the_hard_limit() {
+    let server = Server::start(&[], Some((256, 4096)));
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).expect("limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("Max open files");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    // "Max open files  <soft>  <hard>  files"
+    assert_eq!(&fields[3..5], &["4096", "4096"], "{line}");
 }

@@ -31,15 +31,15 @@ pub fn free_port() -> u16 {
 }
 
 impl Server {
-    /// `charter serve` with `args`, its open-file limit (soft and hard) at `nofile` if given.
-    pub fn start(args: &[&str], nofile: Option<u64>) -> Server {
+    /// `charter serve` with `args`, its open-file limit (soft, hard) at `nofile` if given.
+    pub fn start(args: &[&str], nofile: Option<(u64, u64)>) -> Server {
         Server::start_in(args, nofile, None)
     }
 
     /// [`Server::start`] with the data directory on a tmpfs of `tmpfs_size` (e.g. `16m`),
     /// mounted in a private user and mount namespace (`unshare -Urm`), so no root is needed
     /// and nothing leaks into the host's mount table.
-    pub fn start_in(args: &[&str], nofile: Option<u64>, tmpfs_size: Option<&str>) -> Server {
+    pub fn start_in(args: &[&str], nofile: Option<(u64, u64)>, tmpfs_size: Option<&str>) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let (kp, hp) = (free_port(), free_port());
         let stderr = dir.path().join("stderr.log");
@@ -68,13 +68,13 @@ impl Server {
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).expect("stderr file"));
-        if let Some(n) = nofile {
+        if let Some((soft, hard)) = nofile {
             // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
             unsafe {
                 cmd.pre_exec(move || {
                     let lim = libc::rlimit {
-                        rlim_cur: n,
-                        rlim_max: n,
+                        rlim_cur: soft,
+                        rlim_max: hard,
                     };
                     if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
                         return Err(std::io::Error::last_os_error());
