@@ -193,6 +193,7 @@ fn main() -> anyhow::Result<()> {
         Command::Client(c) => std::process::exit(charter_broker::cli::run(c)),
         other => other,
     };
+    raise_fd_limit();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let result = runtime.block_on(async {
         match command {
@@ -347,4 +348,33 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown requested");
+}
+
+/// Raises the soft open-file limit to the hard limit. Every partition's active segment and
+/// every connection holds a descriptor, and the usual soft default (1024) is far below what
+/// thousands of partitions need, while the hard limit is the operator's real decision.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return;
+        }
+        if lim.rlim_cur >= lim.rlim_max {
+            return;
+        }
+        let soft = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+            tracing::debug!(from = soft, to = lim.rlim_max, "raised the open-file limit");
+        } else {
+            tracing::warn!(
+                limit = soft,
+                "could not raise the open-file limit to the hard limit"
+            );
+        }
+    }
 }

@@ -268,11 +268,13 @@ impl Topics {
                 configs,
             } => {
                 let config = log_config(configs)?;
-                let mut logs = Vec::with_capacity(*partitions as usize);
-                for p in 0..*partitions {
-                    let dir = self.dir.join(format!("{name}-{p}"));
-                    logs.push(Arc::new(PartitionLog::open(dir, config.clone())?));
-                }
+                let dirs = (0..*partitions)
+                    .map(|p| (self.dir.join(format!("{name}-{p}")), config.clone()))
+                    .collect();
+                let logs = crate::log::open_many::open_many(dirs)
+                    .into_iter()
+                    .map(|log| log.map(Arc::new))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let topic = Topic {
                     name: name.clone(),
                     id: *id,

@@ -416,7 +416,9 @@ async fn produce(broker: &Broker, version: i16, req: ProduceRequest) -> ProduceR
     if req.acks == -1 {
         for log in &to_sync {
             if let Err(e) = log.sync().await {
-                tracing::error!(error = %e, "flush failed");
+                if let Some(n) = FLUSH_FAILED.hit() {
+                    tracing::error!(error = %e, failures = n, "flush failed; producers are answered KAFKA_STORAGE_ERROR");
+                }
                 for tr in &mut resp.responses {
                     for pr in &mut tr.partition_responses {
                         if pr.error_code == 0 {
@@ -433,6 +435,10 @@ async fn produce(broker: &Broker, version: i16, req: ProduceRequest) -> ProduceR
     }
     resp
 }
+
+/// Failed acks=all flushes: one line per interval with a count.
+static FLUSH_FAILED: crate::rate_limit::RateLimited =
+    crate::rate_limit::RateLimited::new(std::time::Duration::from_secs(10));
 
 /// Appends validated records and fills the partition response.
 fn append(

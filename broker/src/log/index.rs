@@ -14,7 +14,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const OFFSET_ENTRY: usize = 8;
 const TIME_ENTRY: usize = 12;
@@ -28,6 +28,33 @@ fn open_rw(path: &Path, truncate: bool) -> io::Result<File> {
         .open(path)
 }
 
+/// An index file opened only for each write or sync. An index is written once per
+/// `index.interval.bytes` of log, so holding two descriptors per segment would cost more (at
+/// 10,000 partitions, 20,000 fds) than reopening does. Indexes are derived data: a write error
+/// a reopened descriptor cannot report is repaired by the rebuild on recovery.
+#[derive(Debug)]
+struct IndexFile {
+    path: PathBuf,
+}
+
+impl IndexFile {
+    fn create(path: &Path, truncate: bool) -> io::Result<IndexFile> {
+        open_rw(path, truncate)?;
+        Ok(IndexFile {
+            path: path.to_path_buf(),
+        })
+    }
+    fn write_all_at(&self, buf: &[u8], position: u64) -> io::Result<()> {
+        open_rw(&self.path, false)?.write_all_at(buf, position)
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        open_rw(&self.path, false)?.set_len(len)
+    }
+    fn sync_all(&self) -> io::Result<()> {
+        open_rw(&self.path, false)?.sync_all()
+    }
+}
+
 fn read_all(file: &File) -> io::Result<Vec<u8>> {
     let len = file.metadata()?.len() as usize;
     let mut buf = vec![0u8; len];
@@ -38,7 +65,7 @@ fn read_all(file: &File) -> io::Result<Vec<u8>> {
 /// Sparse offset → file position index of one segment.
 #[derive(Debug)]
 pub struct OffsetIndex {
-    file: File,
+    file: IndexFile,
     base_offset: i64,
     /// (relative offset, position), strictly increasing in both.
     entries: Vec<(u32, u32)>,
@@ -48,7 +75,7 @@ impl OffsetIndex {
     /// Create (or empty) the index file at `path`.
     pub fn create(path: &Path, base_offset: i64) -> io::Result<OffsetIndex> {
         Ok(OffsetIndex {
-            file: open_rw(path, true)?,
+            file: IndexFile::create(path, true)?,
             base_offset,
             entries: Vec::new(),
         })
@@ -60,8 +87,10 @@ impl OffsetIndex {
         if !path.exists() {
             return Ok(None);
         }
-        let file = open_rw(path, false)?;
-        let raw = read_all(&file)?;
+        let raw = read_all(&open_rw(path, false)?)?;
+        let file = IndexFile {
+            path: path.to_path_buf(),
+        };
         if raw.len() % OFFSET_ENTRY != 0 {
             return Ok(None);
         }
@@ -150,7 +179,7 @@ impl OffsetIndex {
 /// Sparse timestamp → offset index of one segment.
 #[derive(Debug)]
 pub struct TimeIndex {
-    file: File,
+    file: IndexFile,
     base_offset: i64,
     /// (max timestamp so far, relative offset of the batch that first reached it).
     entries: Vec<(i64, u32)>,
@@ -160,7 +189,7 @@ impl TimeIndex {
     /// Create (or empty) the time index file at `path`.
     pub fn create(path: &Path, base_offset: i64) -> io::Result<TimeIndex> {
         Ok(TimeIndex {
-            file: open_rw(path, true)?,
+            file: IndexFile::create(path, true)?,
             base_offset,
             entries: Vec::new(),
         })
@@ -171,8 +200,10 @@ impl TimeIndex {
         if !path.exists() {
             return Ok(None);
         }
-        let file = open_rw(path, false)?;
-        let raw = read_all(&file)?;
+        let raw = read_all(&open_rw(path, false)?)?;
+        let file = IndexFile {
+            path: path.to_path_buf(),
+        };
         if raw.len() % TIME_ENTRY != 0 {
             return Ok(None);
         }

@@ -27,6 +27,7 @@
 pub mod batch;
 pub mod checkpoint;
 pub mod index;
+pub mod open_many;
 pub mod partition;
 pub mod producer_state;
 pub mod records;

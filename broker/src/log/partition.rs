@@ -16,6 +16,10 @@ use super::recovery::{self, Gap, Listing, Recovered};
 use super::segment::{self, BatchPlacement, Segment};
 use super::sync::GroupCommit;
 use super::{AppendInfo, LogConfig, LogError, TimestampType};
+use crate::rate_limit::RateLimited;
+
+/// Failed appends, across all partitions: one line per interval with a count.
+static WRITE_FAILED: RateLimited = RateLimited::new(std::time::Duration::from_secs(10));
 
 /// The whole batch `header` describes, at `position` of `file`. Read outside the log's lock:
 /// stored batches never change.
@@ -152,8 +156,10 @@ impl PartitionLog {
             }
         }
 
+        let recovery_point = checkpoint::read_recovery_point_opt(&dir);
         let Recovered {
             segments,
+            changed,
             gaps,
             epoch_starts,
             scanned: recovered,
@@ -198,14 +204,18 @@ impl PartitionLog {
             checkpoint::write_leader_epochs(&dir, &epochs)?;
         }
 
-        // Make what we verified durable before recording it as verified.
-        for base in &recovered {
-            if let Some(seg) = segments.get(base) {
-                seg.sync_all()?;
+        // Make what we verified durable before recording it as verified. After a clean stop
+        // (nothing changed, the recovery point already at the log end) all of it already is:
+        // skipping those fsyncs is most of a fast start with thousands of partitions.
+        if changed || recovery_point != Some(log_end_offset) {
+            for base in &recovered {
+                if let Some(seg) = segments.get(base) {
+                    seg.sync_all()?;
+                }
             }
+            checkpoint::sync_dir(&dir)?;
+            checkpoint::write_recovery_point(&dir, log_end_offset)?;
         }
-        checkpoint::sync_dir(&dir)?;
-        checkpoint::write_recovery_point(&dir, log_end_offset)?;
         let producers = rebuild_producer_states(&dir, &segments, snapshots, log_end_offset)?;
 
         Ok(PartitionLog {
@@ -266,6 +276,7 @@ impl PartitionLog {
 
         let mut inner = self.lock();
         if inner.failed {
+            self.write_failed(&LogError::Offline);
             return Err(LogError::Offline);
         }
         if let Some(&(latest, _)) = inner.epochs.last() {
@@ -304,7 +315,10 @@ impl PartitionLog {
             .map(|s| s.header.last_offset_delta as i64 + 1)
             .sum();
         if self.should_roll(&inner, records.len() as u64, incoming_ts, total_records) {
-            self.roll(&mut inner)?;
+            if let Err(e) = self.roll(&mut inner) {
+                self.write_failed(&e);
+                return Err(e);
+            }
         }
 
         let base_offset = inner.log_end_offset;
@@ -340,7 +354,9 @@ impl PartitionLog {
             if !failure.undone {
                 inner.failed = true;
             }
-            return Err(failure.error.into());
+            let e = LogError::from(failure.error);
+            self.write_failed(&e);
+            return Err(e);
         }
 
         if inner.epochs.last().is_none_or(|&(e, _)| leader_epoch > e) {
@@ -368,6 +384,19 @@ impl PartitionLog {
             bytes: records.len(),
             duplicate: false,
         })
+    }
+
+    /// A produce the disk refused (full, read-only, failing): producers get the retriable
+    /// KAFKA_STORAGE_ERROR and retry, so without a limit this would log once per attempt.
+    fn write_failed(&self, e: &LogError) {
+        if let Some(n) = WRITE_FAILED.hit() {
+            tracing::error!(
+                dir = %self.dir.display(),
+                error = %e,
+                failures = n,
+                "append failed; producers are answered KAFKA_STORAGE_ERROR (disk full?)"
+            );
+        }
     }
 
     fn should_roll(&self, inner: &Inner, blob_len: u64, incoming_ts: i64, records: i64) -> bool {

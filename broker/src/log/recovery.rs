@@ -43,6 +43,8 @@ pub struct Recovered {
     pub scanned: Vec<i64>,
     pub bytes_truncated: u64,
     pub segments_quarantined: usize,
+    /// Recovery changed the directory (cut, quarantined, marked or created something).
+    pub changed: bool,
 }
 
 /// Files found in a partition directory.
@@ -68,6 +70,7 @@ pub fn recover(dir: &Path, config: &LogConfig, listing: &Listing) -> Result<Reco
         out.segments
             .insert(start, Segment::create(dir, start, interval)?);
         out.scanned.push(start);
+        out.changed = true;
         return Ok(out);
     };
     let boundary_after = |offset: i64| -> Option<i64> {
@@ -96,6 +99,7 @@ pub fn recover(dir: &Path, config: &LogConfig, listing: &Listing) -> Result<Reco
                          operator decides (see README, Operations)"
                     );
                     segment::mark_missing(dir, seg.next_offset())?;
+                    out.changed = true;
                     out.gaps.insert(
                         seg.next_offset(),
                         Gap {
@@ -136,6 +140,7 @@ pub fn recover(dir: &Path, config: &LogConfig, listing: &Listing) -> Result<Reco
                 );
             }
             out.bytes_truncated += rep.truncated_bytes;
+            out.changed |= rep.truncated_bytes > 0;
             out.scanned.push(active_base);
             out.segments.insert(active_base, seg);
         }
@@ -173,6 +178,7 @@ pub fn recover(dir: &Path, config: &LogConfig, listing: &Listing) -> Result<Reco
         out.segments
             .insert(start, Segment::create(dir, start, interval)?);
         out.scanned.push(start);
+        out.changed = true;
     }
     Ok(out)
 }
@@ -217,6 +223,7 @@ fn quarantine(
     );
     segment::quarantine(dir, base)?;
     out.segments_quarantined += 1;
+    out.changed = true;
     out.gaps.insert(base, Gap { end, lost: false });
     Ok(())
 }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Start-up time of `charter serve` with many partitions: creates TOPICS topics of PARTS
+# partitions each (10 x 1000 = 10,000 by default; 1000 is the per-topic maximum; the
+# partitions stay empty), then measures restarts, three times each:
+#   clean  - after SIGTERM
+#   kill9  - after kill -9
+# "ready" is the Kafka listener accepting connections (it binds after every partition opened).
+#
+#   bash bench/startup.sh [topics] [partitions-per-topic]
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+topics="${1:-10}"
+parts="${2:-1000}"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+[ -n "${CHARTER_BENCH_NO_BUILD:-}" ] || cargo build --release -q -p charter-broker
+bin="$target/release/charter"
+work="$(mktemp -d)"
+pid=""
+cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+export CHARTER_BOOTSTRAP_SERVER=127.0.0.1:19192 CHARTER_REGISTRY_URL=http://127.0.0.1:18181
+
+start() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  RUST_LOG=warn "$bin" serve --data-dir "$work/data" --kafka-listen 127.0.0.1:19192 \
+    --registry-listen 127.0.0.1:18181 --auto-create-topics false 2>>"$work/stderr" &
+  pid=$!
+  until (exec 3<>/dev/tcp/127.0.0.1/19192) 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { cat "$work/stderr"; exit 1; }
+    sleep 0.02
+  done
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc
+}
+
+echo "creating $topics x $parts partitions" >&2
+start >/dev/null
+for t in $(seq "$topics"); do
+  "$bin" topic create "bench-$t" --partitions "$parts" >/dev/null
+done
+kill -TERM "$pid"; wait "$pid" || true
+echo "fds held by a running server:" >&2
+start >/dev/null
+ls /proc/"$pid"/fd | wc -l >&2
+for mode in clean clean clean kill9 kill9 kill9; do
+  if [ "$mode" = kill9 ]; then kill -9 "$pid"; else kill -TERM "$pid"; fi
+  wait "$pid" 2>/dev/null || true
+  printf '%s\t%s s\n' "$mode" "$(start)"
+done
