@@ -55,6 +55,10 @@ struct ServeArgs {
     /// host:port clients are told to connect to (defaults to the listen address).
     #[arg(long, env = "CHARTER_ADVERTISED_KAFKA_ADDRESS")]
     advertised_kafka_address: Option<String>,
+    /// This broker's id in Metadata, DescribeCluster and DescribeConfigs (Kafka's node.id;
+    /// Kafka's own images use 1, some test setups 0).
+    #[arg(long, env = "CHARTER_NODE_ID", default_value_t = 1, value_parser = clap::value_parser!(i32).range(0..))]
+    node_id: i32,
     /// Create topics on first use (Kafka's auto.create.topics.enable).
     #[arg(long, env = "CHARTER_AUTO_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     auto_create_topics: bool,
@@ -237,6 +241,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             ),
             ..GroupConfig::default()
         },
+        node_id: a.node_id,
         // Topics live under `<data dir>/kafka` (`Topics::open`).
         log_dirs: Some(a.data_dir.join("kafka")),
         max_request_bytes: a.socket_request_max_bytes,

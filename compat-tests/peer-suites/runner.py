@@ -32,7 +32,8 @@ SUMMARY_ROW = re.compile(r"^\|\s*(\d{4}_\w+)\s*\|\s*([A-Z_]+)\s*\|\s*[0-9.]+s\s*
 SCENARIOS = {
     ("librdkafka", "default"): ["--default-partitions", "4", "--auto-create-topics", "true"],
     ("librdkafka", "noautocreate"): ["--default-partitions", "4", "--auto-create-topics", "false"],
-    ("rust-rdkafka", "default"): ["--default-partitions", "3", "--auto-create-topics", "true"],
+    # Its docker-compose broker is node 0 (test_admin::test_configs describes broker 0).
+    ("rust-rdkafka", "default"): ["--default-partitions", "3", "--auto-create-topics", "true", "--node-id", "0"],
 }
 # librdkafka's tests gate features on the broker version they are told (test.c's default).
 LIBRDKAFKA_BROKER_VERSION = "2.4.0"
