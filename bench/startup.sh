@@ -21,31 +21,34 @@ cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; rm -rf "$work";
 trap cleanup EXIT
 export CHARTER_BOOTSTRAP_SERVER=127.0.0.1:19192 CHARTER_REGISTRY_URL=http://127.0.0.1:18181
 
+# Starts the server in the background (pid in $pid) and records the seconds until its Kafka
+# listener accepts in $work/elapsed. Not run in $(...): the server must stay our child.
 start() {
   local t0 t1
   t0=$(date +%s.%N)
   RUST_LOG=warn "$bin" serve --data-dir "$work/data" --kafka-listen 127.0.0.1:19192 \
-    --registry-listen 127.0.0.1:18181 --auto-create-topics false 2>>"$work/stderr" &
+    --registry-listen 127.0.0.1:18181 --auto-create-topics false >/dev/null 2>>"$work/stderr" &
   pid=$!
   until (exec 3<>/dev/tcp/127.0.0.1/19192) 2>/dev/null; do
     kill -0 "$pid" 2>/dev/null || { cat "$work/stderr"; exit 1; }
     sleep 0.02
   done
   t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc
+  echo "$t1 - $t0" | bc > "$work/elapsed"
 }
 
 echo "creating $topics x $parts partitions" >&2
-start >/dev/null
+start
 for t in $(seq "$topics"); do
   "$bin" topic create "bench-$t" --partitions "$parts" >/dev/null
 done
 kill -TERM "$pid"; wait "$pid" || true
 echo "fds held by a running server:" >&2
-start >/dev/null
+start
 ls /proc/"$pid"/fd | wc -l >&2
 for mode in clean clean clean kill9 kill9 kill9; do
   if [ "$mode" = kill9 ]; then kill -9 "$pid"; else kill -TERM "$pid"; fi
   wait "$pid" 2>/dev/null || true
-  printf '%s\t%s s\n' "$mode" "$(start)"
+  start
+  printf '%s\t%s s\n' "$mode" "$(cat "$work/elapsed")"
 done
