@@ -248,7 +248,6 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         queued_max_request_bytes: a.queued_max_request_bytes,
         connections_max_idle: std::time::Duration::from_millis(a.connections_max_idle_ms),
         max_connections: a.max_connections,
-        ..BrokerConfig::default()
     };
     config.validate().map_err(anyhow::Error::msg)?;
     let registry = open_registry(&a.data_dir, &a.storage)?;
