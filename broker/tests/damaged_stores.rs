@@ -2,84 +2,15 @@
 //! `--accept-damaged-stores` keeps the readable part, and schema ids still never go backwards
 //! (issue #12, item 4). Real `charter serve` processes over real files.
 
-use std::net::TcpListener;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    kafka: String,
-}
-
-fn command(dir: &Path, http: u16, kafka: u16, extra: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_charter"));
-    c.arg("serve")
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--registry-listen", &format!("127.0.0.1:{http}")])
-        .args(["--kafka-listen", &format!("127.0.0.1:{kafka}")])
-        .args(extra)
-        .env("RUST_LOG", "warn");
-    c
-}
-
-impl Server {
-    fn start(dir: &Path, extra: &[&str]) -> Server {
-        let (http, kafka) = (free_port(), free_port());
-        let child = command(dir, http, kafka, extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn charter");
-        let mut s = Server {
-            child,
-            base: format!("http://127.0.0.1:{http}"),
-            kafka: format!("127.0.0.1:{kafka}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::blocking::Client::new();
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = s.child.try_wait() {
-                panic!("charter serve exited during start: {status}");
-            }
-            if client
-                .get(&s.base)
-                .send()
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("charter serve did not become ready");
-    }
-
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "clean shutdown: {status}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "support/serve.rs"]
+mod serve;
+use serve::{command, free_port, Server};
 
 /// A start that must fail: its output, after at most 30 s.
 fn refused_start(dir: &Path) -> Output {

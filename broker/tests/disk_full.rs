@@ -7,12 +7,15 @@
 //!
 //! Needs root for `mount` (CI runs as root); without it the test fails, it does not pass.
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{json, Value};
+
+#[path = "support/serve.rs"]
+mod serve;
+use serve::Server;
 
 struct Tmpfs(tempfile::TempDir);
 
@@ -35,88 +38,6 @@ impl Tmpfs {
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let (http, kafka) = (free_port(), free_port());
-        let child = Command::new(env!("CARGO_BIN_EXE_charter"))
-            .arg("serve")
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["--registry-listen", &format!("127.0.0.1:{http}")])
-            .args(["--kafka-listen", &format!("127.0.0.1:{kafka}")])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn charter");
-        let mut s = Server {
-            child,
-            base: format!("http://127.0.0.1:{http}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::blocking::Client::new();
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = s.child.try_wait() {
-                panic!("charter serve exited during start: {status}");
-            }
-            if client
-                .get(&s.base)
-                .send()
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("charter serve did not become ready");
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("wait");
-    }
-
-    /// SIGTERM; the exit status, or a panic if the process outlives `bound`.
-    fn terminate_within(mut self, bound: Duration) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let deadline = Instant::now() + bound;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "SIGTERM did not end the process within {bound:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -165,7 +86,7 @@ fn a_full_disk_kills_and_restarts_lose_nothing_acknowledged() {
     let filler = fs.0.path().join("filler");
     let client = reqwest::blocking::Client::new();
 
-    let server = Server::start(&data);
+    let server = Server::start(&data, &[]);
     let mut acked = Vec::new();
     for i in 0..300 {
         let (status, body) = register(&client, &server.base, i);
@@ -191,7 +112,7 @@ fn a_full_disk_kills_and_restarts_lose_nothing_acknowledged() {
 
     // A start while the disk is still full: it opens, serves what was acknowledged, and a
     // SIGTERM ends it within the shutdown bound.
-    let server = Server::start(&data);
+    let server = Server::start(&data, &[]);
     for &(i, id) in &acked {
         assert_eq!(id_of(&client, &server.base, i), Some(id), "subject s{i}");
     }
@@ -200,11 +121,11 @@ fn a_full_disk_kills_and_restarts_lose_nothing_acknowledged() {
     server.terminate_within(Duration::from_secs(25));
 
     // Another start on the full disk, killed again.
-    Server::start(&data).kill9();
+    Server::start(&data, &[]).kill9();
 
     // Space comes back.
     std::fs::remove_file(&filler).unwrap();
-    let server = Server::start(&data);
+    let server = Server::start(&data, &[]);
     for &(i, id) in &acked {
         assert_eq!(id_of(&client, &server.base, i), Some(id), "subject s{i}");
     }

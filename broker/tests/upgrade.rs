@@ -3,87 +3,29 @@
 //! offsets and the cluster id survive, and the next schema id continues after them. See
 //! `fixtures/README.md` for how the fixture was made.
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
+#[path = "support/serve.rs"]
+mod serve;
+use serve::Server;
 
-struct Server {
-    child: Child,
-    base: String,
-    kafka: String,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let (http, kafka) = (free_port(), free_port());
-        let child = Command::new(env!("CARGO_BIN_EXE_charter"))
-            .arg("serve")
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["--registry-listen", &format!("127.0.0.1:{http}")])
-            .args(["--kafka-listen", &format!("127.0.0.1:{kafka}")])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn charter");
-        let mut s = Server {
-            child,
-            base: format!("http://127.0.0.1:{http}"),
-            kafka: format!("127.0.0.1:{kafka}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = s.child.try_wait() {
-                panic!("charter serve exited during start: {status}");
-            }
-            if get(&s.base, "/").is_some() {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("charter serve did not become ready");
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_charter"))
-            .args(args)
-            .env("CHARTER_REGISTRY_URL", &self.base)
-            .env("CHARTER_BOOTSTRAP_SERVER", &self.kafka)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn stop(mut self) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(self.child.wait().unwrap().success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A client command against `server`.
+fn cli(server: &Server, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_charter"))
+        .args(args)
+        .env("CHARTER_REGISTRY_URL", &server.base)
+        .env("CHARTER_BOOTSTRAP_SERVER", &server.kafka)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn get(base: &str, path: &str) -> Option<Value> {
@@ -128,9 +70,11 @@ fn check(server: &Server) {
         "f8a5dde698da4335910d50ae099d0ebd"
     );
 
-    let topic: Value =
-        serde_json::from_str(&server.cli(&["topic", "describe", "users", "--output", "json"]))
-            .unwrap();
+    let topic: Value = serde_json::from_str(&cli(
+        server,
+        &["topic", "describe", "users", "--output", "json"],
+    ))
+    .unwrap();
     assert_eq!(topic["topic_id"], "698d1d0f-dd69-41a1-ab9c-3711b5a23957");
     assert_eq!(topic["partitions"].as_array().unwrap().len(), 2);
     let configs = topic["configs"].to_string();
@@ -138,15 +82,17 @@ fn check(server: &Server) {
         configs.contains("confluent.value.schema.validation"),
         "{configs}"
     );
-    let topics = server.cli(&["topic", "list", "--output", "json"]);
+    let topics = cli(server, &["topic", "list", "--output", "json"]);
     assert!(
         topics.contains("plain") && !topics.contains("gone"),
         "{topics}"
     );
 
-    let group: Value =
-        serde_json::from_str(&server.cli(&["group", "describe", "audit", "--output", "json"]))
-            .unwrap();
+    let group: Value = serde_json::from_str(&cli(
+        server,
+        &["group", "describe", "audit", "--output", "json"],
+    ))
+    .unwrap();
     let committed: Vec<(i64, Value)> = group["offsets"]
         .as_array()
         .unwrap()
@@ -160,16 +106,19 @@ fn check(server: &Server) {
         .collect();
     assert!(committed.contains(&(0, json!(3))), "{group}");
 
-    let records = server.cli(&[
-        "consume",
-        "--topic",
-        "users",
-        "--from-beginning",
-        "--max",
-        "3",
-        "--timeout-ms",
-        "5000",
-    ]);
+    let records = cli(
+        server,
+        &[
+            "consume",
+            "--topic",
+            "users",
+            "--from-beginning",
+            "--max",
+            "3",
+            "--timeout-ms",
+            "5000",
+        ],
+    );
     assert_eq!(records.lines().count(), 3, "{records}");
     assert!(records.contains("\"name\":\"Ann\""), "{records}");
 }
@@ -190,14 +139,14 @@ fn a_sled_data_dir_upgrades_in_place() {
     assert!(ok, "unpacking the fixture");
     let data = dir.path().join("data");
 
-    let server = Server::start(&data);
+    let server = Server::start(&data, &[]);
     check(&server);
     assert!(data.join("registry.sled-imported").exists());
     assert!(data.join("broker-meta.sled-imported").exists());
     server.stop();
 
     // The second start reads the journals only, and new ids continue after the old ones.
-    let server = Server::start(&data);
+    let server = Server::start(&data, &[]);
     check(&server);
     let schema = json!({"type": "record", "name": "New", "fields": []}).to_string();
     let resp: Value = reqwest::blocking::Client::new()
