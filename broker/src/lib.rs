@@ -9,6 +9,7 @@ pub mod kafka;
 pub mod log;
 pub mod meta;
 mod migrate;
+pub mod node;
 pub mod rate_limit;
 pub mod topics;
 pub mod validate;

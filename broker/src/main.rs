@@ -12,6 +12,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use charter_broker::group::GroupConfig;
 use charter_broker::kafka::{Broker, BrokerConfig};
+use charter_broker::node;
+use charter_cluster::Controller;
 use charter_registry::{ApiOptions, Registry};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
@@ -59,6 +61,15 @@ struct ServeArgs {
     /// Kafka's own images use 1, some test setups 0).
     #[arg(long, env = "CHARTER_NODE_ID", default_value_t = 1, value_parser = clap::value_parser!(i32).range(0..))]
     node_id: i32,
+    /// The controller quorum's voters, `id@host:port,...` (each voter's --cluster-listen), the
+    /// same list on every node (Kafka's controller.quorum.voters). Without it this node is a
+    /// cluster of its own.
+    #[arg(long, env = "CHARTER_VOTERS")]
+    voters: Option<charter_cluster::Voters>,
+    /// Where this node's inter-node (controller) listener binds; defaults to its own entry in
+    /// --voters (and, without --voters, to an ephemeral loopback port nobody needs to know).
+    #[arg(long, env = "CHARTER_CLUSTER_LISTEN")]
+    cluster_listen: Option<String>,
     /// Create topics on first use (Kafka's auto.create.topics.enable).
     #[arg(long, env = "CHARTER_AUTO_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     auto_create_topics: bool,
@@ -182,9 +193,11 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Client commands print for people and scripts: logs only when asked for (RUST_LOG), and
     // their own exit codes.
+    // openraft narrates every election and unreachable peer at INFO/WARN; its errors are
+    // what an operator needs (RUST_LOG=openraft=info brings the rest back).
     let default_filter = match cli.command {
         Command::Client(_) => "warn",
-        _ => "info",
+        _ => "info,openraft=error",
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -250,16 +263,63 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         max_connections: a.max_connections,
     };
     config.validate().map_err(anyhow::Error::msg)?;
-    let registry = open_registry(&a.data_dir, &a.storage)?;
-    let broker = Arc::new(
-        Broker::open_with(config, &a.data_dir, registry.clone(), a.storage.recovery())
-            .with_context(|| {
-                format!(
-                    "opening the broker in {}{DAMAGE_HINT}",
-                    a.data_dir.display()
-                )
-            })?,
+    // The registry is a state machine of the controller's log (node.rs): empty until the
+    // controller replays its log into it.
+    let registry = Arc::new(Registry::replicated());
+    let mut broker = Broker::open_with(config, &a.data_dir, registry.clone(), a.storage.recovery())
+        .with_context(|| {
+            format!(
+                "opening the broker in {}{DAMAGE_HINT}",
+                a.data_dir.display()
+            )
+        })?;
+    let flags = node::ClusterFlags {
+        node_id: a.node_id,
+        cluster_listen: a.cluster_listen.clone(),
+        voters: a.voters.clone(),
+    };
+    let controller_config =
+        node::controller_config(&a.data_dir, &flags, Some(broker.cluster_id.clone()))
+            .map_err(anyhow::Error::msg)?;
+    let applier: Arc<dyn charter_cluster::Applier> =
+        Arc::new(node::RegistryApplier(registry.clone()));
+    let controller = Arc::new(
+        tokio::task::spawn_blocking(move || {
+            Controller::start_with(controller_config, Some(applier))
+        })
+        .await
+        .context("starting the controller")?
+        .context("starting the controller")?,
     );
+    registry.attach_log(Arc::new(node::ControllerLog(controller.clone())));
+    let joined = async {
+        let id = node::wait_for_cluster_id(&controller).await;
+        node::wait_caught_up(&controller).await;
+        id
+    };
+    let cluster_id = tokio::select! {
+        id = joined => id,
+        () = shutdown_signal() => {
+            stop_controller(controller).await;
+            return Ok(());
+        }
+    };
+    // A data dir of a release before the cluster kept the registry in its own journal.
+    registry
+        .import_standalone(&a.data_dir, a.storage.recovery())
+        .await
+        .with_context(|| {
+            format!(
+                "importing the registry in {}{DAMAGE_HINT}",
+                a.data_dir.display()
+            )
+        })?;
+    broker
+        .adopt_cluster_id(&cluster_id)
+        .context("recording the cluster id")?;
+    registry.set_kafka_cluster_id(&cluster_id);
+    broker.controller = Some(controller.clone());
+    let broker = Arc::new(broker);
     let closing = broker.clone();
     let kafka = TcpListener::bind(a.kafka_listen)
         .await
@@ -287,7 +347,20 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         Ok(Err(e)) => anyhow::bail!("the final flush failed: {e}"),
         Err(_) => anyhow::bail!("the final flush did not finish within {SHUTDOWN_FLUSH_BOUND:?}"),
     }
+    stop_controller(controller).await;
     result
+}
+
+/// Stops the controller (its log is durable at every step; this only ends its thread).
+async fn stop_controller(controller: Arc<Controller>) {
+    let stopped = tokio::time::timeout(
+        SHUTDOWN_FLUSH_BOUND,
+        tokio::task::spawn_blocking(move || drop(controller)),
+    )
+    .await;
+    if stopped.is_err() {
+        tracing::warn!("the controller did not stop within {SHUTDOWN_FLUSH_BOUND:?}");
+    }
 }
 
 /// The registry stored in `data_dir`.

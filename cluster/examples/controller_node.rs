@@ -55,6 +55,7 @@ fn parse(args: Vec<String>) -> Result<ControllerConfig, String> {
         cluster_listen: listen.ok_or("--cluster-listen is required")?,
         voters: voters.ok_or("--voters is required")?,
         expect,
+        bootstrap_cluster_id: None,
         tuning: Default::default(),
     })
 }

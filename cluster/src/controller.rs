@@ -27,9 +27,10 @@ use tokio::sync::oneshot;
 
 use crate::identity::{Expect, IdentityError, NodeIdentity};
 use crate::log_store::{self, LogStore, LogStoreOptions};
-use crate::state_machine::{self, AppliedState, StateMachine};
+use crate::quorum::QuorumView;
+use crate::state_machine::{self, AppliedState, Applier, StateMachine};
 use crate::transport::{self, Network};
-use crate::types::{ClusterNode, MetadataCommand, NodeId, TypeConfig};
+use crate::types::{ClusterNode, MetadataCommand, MetadataResponse, NodeId, TypeConfig};
 
 /// The voters list: `1@host:port,2@host:port,...`, the same on every node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +86,9 @@ pub struct ControllerConfig {
     pub voters: Voters,
     /// Whether the caller knows the cluster already exists (then a wiped node is refused).
     pub expect: Expect,
+    /// The cluster id a leader proposes when none is committed yet: an upgraded single-node
+    /// data dir keeps the id its clients know; `None` makes a fresh one.
+    pub bootstrap_cluster_id: Option<String>,
     pub tuning: Tuning,
 }
 
@@ -135,7 +139,7 @@ pub enum StartError {
 }
 
 /// Why a proposal was not committed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum ProposeError {
     /// This node does not lead; the leader, if known, is named. The command is not in the
     /// log (openraft answers this for an appended entry only when a new leader truncated it),
@@ -149,6 +153,42 @@ pub enum ProposeError {
     /// commit. Commands must carry preconditions (next id, next version) to be retried safely.
     #[error("the controller stopped: {0}")]
     Stopped(String),
+}
+
+/// How long [`Controller::submit`] keeps trying (an election takes 1–2 s).
+pub const SUBMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The pause between its attempts.
+const SUBMIT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Proposes `cmd` to `raft` on its runtime (the caller may be on another one) and answers
+/// once this node, as leader, applied it.
+pub(crate) async fn propose_on(
+    raft: &Raft<TypeConfig>,
+    handle: &tokio::runtime::Handle,
+    cmd: MetadataCommand,
+) -> Result<MetadataResponse, ProposeError> {
+    let raft = raft.clone();
+    handle
+        .spawn(async move { propose_here(&raft, cmd).await })
+        .await
+        .map_err(|e| ProposeError::Stopped(e.to_string()))?
+}
+
+/// Proposes `cmd` on the current runtime (the controller's own).
+pub(crate) async fn propose_here(
+    raft: &Raft<TypeConfig>,
+    cmd: MetadataCommand,
+) -> Result<MetadataResponse, ProposeError> {
+    match raft.client_write(cmd).await {
+        Ok(r) => Ok(r.data),
+        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+            Err(ProposeError::NotLeader {
+                leader_id: f.leader_id,
+                leader_addr: f.leader_node.map(|n| n.addr),
+            })
+        }
+        Err(e) => Err(ProposeError::Stopped(e.to_string())),
+    }
 }
 
 /// What [`Controller::metrics`] reports.
@@ -170,6 +210,8 @@ pub struct ControllerMetrics {
 pub struct Controller {
     node_id: NodeId,
     raft: Raft<TypeConfig>,
+    /// For operator queries to the leader (openraft's own client lives in its network).
+    client: reqwest::Client,
     handle: tokio::runtime::Handle,
     state: Arc<RwLock<AppliedState>>,
     local_addr: SocketAddr,
@@ -206,6 +248,15 @@ impl Controller {
     /// Starts the controller; returns once its listener is bound and openraft runs. Blocks
     /// the calling thread while it opens the stores.
     pub fn start(config: ControllerConfig) -> Result<Controller, StartError> {
+        Controller::start_with(config, None)
+    }
+
+    /// [`Controller::start`], handing every committed command to `applier` (the owner of
+    /// the opaque payloads: the registry) in log order.
+    pub fn start_with(
+        config: ControllerConfig,
+        applier: Option<Arc<dyn Applier>>,
+    ) -> Result<Controller, StartError> {
         let node_id = config.node_id;
         let voters = config.voters.0.clone();
         if !voters.contains_key(&node_id) {
@@ -233,7 +284,10 @@ impl Controller {
                 dir: dir.clone(),
             });
         }
-        let sm = StateMachine::open(&dir.join("sm"))?;
+        let mut sm = StateMachine::open(&dir.join("sm"))?;
+        if let Some(a) = applier {
+            sm = sm.with_applier(a);
+        }
         if let (Some(found), Some(committed)) = (&identity.cluster_id, &sm.state().cluster_id) {
             if found != committed {
                 return Err(StartError::Identity(IdentityError::WrongCluster {
@@ -247,6 +301,11 @@ impl Controller {
         let raft_config = Arc::new(raft_config(config.tuning)?);
         let network =
             Network::new(node_id).map_err(|e| StartError::Runtime(format!("http client: {e}")))?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_millis(500))
+            .build()
+            .map_err(|e| StartError::Runtime(format!("http client: {e}")))?;
+        let bootstrap_id = config.bootstrap_cluster_id.clone();
 
         let (ready_tx, ready_rx) = mpsc::channel::<Result<Started, StartError>>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -311,8 +370,13 @@ impl Controller {
                     if new_cluster && lowest == Some(node_id) {
                         initialize(&raft, voters).await;
                     }
-                    let bootstrap =
-                        tokio::spawn(bootstrap_loop(raft.clone(), applied, identity, data_dir));
+                    let bootstrap = tokio::spawn(bootstrap_loop(
+                        raft.clone(),
+                        applied,
+                        identity,
+                        data_dir,
+                        bootstrap_id,
+                    ));
                     let started = Started {
                         raft: raft.clone(),
                         handle: tokio::runtime::Handle::current(),
@@ -347,6 +411,7 @@ impl Controller {
         Ok(Controller {
             node_id,
             raft: started.raft,
+            client,
             handle: started.handle,
             state,
             local_addr: started.local_addr,
@@ -358,22 +423,41 @@ impl Controller {
     /// Appends `cmd` to the controller log; answers its log index once this node (the
     /// leader) has applied it, which implies a majority has it durably.
     pub async fn propose(&self, cmd: MetadataCommand) -> Result<u64, ProposeError> {
-        let raft = self.raft.clone();
-        // Run on the controller's runtime: the caller may be on any runtime (or a different one).
-        let res = self
-            .handle
-            .spawn(async move { raft.client_write(cmd).await })
+        propose_on(&self.raft, &self.handle, cmd)
             .await
-            .map_err(|e| ProposeError::Stopped(e.to_string()))?;
-        match res {
-            Ok(r) => Ok(r.log_id.index),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+            .map(|r| r.index)
+    }
+
+    /// Commits `cmd` through whichever node leads, forwarding it over the transport when this
+    /// node does not, and retrying (within [`SUBMIT_TIMEOUT`]) while there is no leader or the
+    /// leader changes. Answers once the leader applied it, with its verdict. A retry after a
+    /// lost answer may commit the command twice: commands that must not apply twice carry a
+    /// precondition (the registry's batches do) so the second is rejected.
+    pub async fn submit(&self, cmd: MetadataCommand) -> Result<MetadataResponse, ProposeError> {
+        let deadline = tokio::time::Instant::now() + SUBMIT_TIMEOUT;
+        let mut last;
+        loop {
+            let attempt = match propose_on(&self.raft, &self.handle, cmd.clone()).await {
                 Err(ProposeError::NotLeader {
-                    leader_id: f.leader_id,
-                    leader_addr: f.leader_node.map(|n| n.addr),
-                })
+                    leader_addr: Some(addr),
+                    ..
+                }) => {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    transport::forward(&self.client, &addr, &cmd, left).await
+                }
+                other => other,
+            };
+            match attempt {
+                Ok(r) => return Ok(r),
+                Err(ProposeError::NotLeader { .. }) => last = "no controller leader".into(),
+                Err(ProposeError::Stopped(e)) => last = e,
             }
-            Err(e) => Err(ProposeError::Stopped(e.to_string())),
+            if tokio::time::Instant::now() + SUBMIT_RETRY >= deadline {
+                return Err(ProposeError::Stopped(format!(
+                    "not committed within {SUBMIT_TIMEOUT:?} (the outcome may be unknown): {last}"
+                )));
+            }
+            tokio::time::sleep(SUBMIT_RETRY).await;
         }
     }
 
@@ -390,6 +474,75 @@ impl Controller {
             purged_index: m.purged.map(|l| l.index),
             is_leader: m.state == ServerState::Leader,
         }
+    }
+
+    /// This node's view of the quorum.
+    pub fn local_quorum(&self) -> QuorumView {
+        QuorumView::of(&self.raft)
+    }
+
+    /// The quorum as the leader sees it (every voter's progress), asked of the leader when
+    /// this node does not lead.
+    pub async fn quorum(&self, timeout: std::time::Duration) -> Result<QuorumView, String> {
+        let local = self.local_quorum();
+        if local.from_leader {
+            return Ok(local);
+        }
+        let addr = local.leader_addr().ok_or("no controller leader is known")?;
+        transport::fetch_quorum(&self.client, addr, timeout).await
+    }
+
+    /// Waits until this node has applied everything the leader had applied when asked: what
+    /// a node serves after this includes every write acknowledged before it started.
+    pub async fn wait_caught_up(&self, timeout: std::time::Duration) -> Result<u64, String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let target = loop {
+            match self.quorum(std::time::Duration::from_secs(1)).await {
+                Ok(v) => break v.applied_index.unwrap_or(0),
+                Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        };
+        let mut metrics = self.raft.metrics();
+        let caught_up = async {
+            metrics
+                .wait_for(|m| m.last_applied.map_or(0, |l| l.index) >= target)
+                .await
+                .is_ok()
+        };
+        match tokio::time::timeout_at(deadline, caught_up).await {
+            Ok(true) => Ok(target),
+            Ok(false) => Err("the controller stopped".into()),
+            Err(_) => Err(format!(
+                "not caught up with index {target} within {timeout:?}"
+            )),
+        }
+    }
+
+    /// The committed cluster id, once there is one.
+    pub fn cluster_id(&self) -> Option<String> {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .cluster_id
+            .clone()
+    }
+
+    /// Waits (up to `timeout`) until a cluster id is committed and applied here: a new
+    /// cluster needs a quorum to elect a leader first.
+    pub async fn wait_for_cluster_id(&self, timeout: std::time::Duration) -> Option<String> {
+        let mut metrics = self.raft.metrics();
+        let wait = async {
+            loop {
+                if let Some(id) = self.cluster_id() {
+                    return id;
+                }
+                if metrics.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.ok()
     }
 
     /// The applied state (read-only for callers; openraft owns the writes).
@@ -443,6 +596,7 @@ async fn bootstrap_loop(
     applied: Arc<RwLock<AppliedState>>,
     mut identity: NodeIdentity,
     dir: PathBuf,
+    bootstrap_id: Option<String>,
 ) {
     let mut metrics = raft.metrics();
     let mut proposed_in_term = None;
@@ -470,7 +624,7 @@ async fn bootstrap_loop(
             None if m.state == ServerState::Leader && proposed_in_term != Some(m.current_term) => {
                 proposed_in_term = Some(m.current_term);
                 let cmd = MetadataCommand::Bootstrap {
-                    cluster_id: uuid::Uuid::new_v4().to_string(),
+                    cluster_id: bootstrap_id.clone().unwrap_or_else(new_cluster_id),
                 };
                 let r = raft.clone();
                 // Not awaited here: the loop must keep watching (the write may never commit).
@@ -486,6 +640,28 @@ async fn bootstrap_loop(
             return;
         }
     }
+}
+
+/// A fresh cluster id in Kafka's shape: a UUID as 22 characters of URL-safe base64 (what
+/// `kafka-storage random-uuid` prints and clients display).
+pub fn new_cluster_id() -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let mut out = String::with_capacity(22);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for b in bytes {
+        acc = (acc << 8) | b as u32;
+        bits += 8;
+        while bits >= 6 {
+            bits -= 6;
+            out.push(ALPHABET[((acc >> bits) & 63) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((acc << (6 - bits)) & 63) as usize] as char);
+    }
+    out
 }
 
 async fn record(
@@ -549,6 +725,16 @@ mod tests {
     }
 
     #[test]
+    fn cluster_ids_look_like_kafkas() {
+        let a = new_cluster_id();
+        assert_eq!(a.len(), 22, "{a}");
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_ne!(a, new_cluster_id());
+    }
+
+    #[test]
     fn a_node_outside_the_voters_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let e = Controller::start(ControllerConfig {
@@ -557,6 +743,7 @@ mod tests {
             cluster_listen: "127.0.0.1:0".into(),
             voters: "1@127.0.0.1:1".parse().unwrap(),
             expect: Expect::NewOrExisting,
+            bootstrap_cluster_id: None,
             tuning: Tuning::default(),
         })
         .err()
@@ -573,6 +760,7 @@ mod tests {
             cluster_listen: "127.0.0.1:0".into(),
             voters: "1@127.0.0.1:1".parse().unwrap(),
             expect: Expect::NewOrExisting,
+            bootstrap_cluster_id: None,
             tuning: Tuning::default(),
         };
         let c = Controller::start(config.clone()).expect("first start");
@@ -630,6 +818,7 @@ mod tests {
             cluster_listen: "127.0.0.1:0".into(),
             voters: "1@127.0.0.1:1".parse().unwrap(),
             expect: Expect::NewOrExisting,
+            bootstrap_cluster_id: None,
             tuning: Tuning::default(),
         };
         Controller::start(config.clone())

@@ -12,12 +12,14 @@
 //!   files written atomically.
 //! - [`identity`]: `node.properties` (node id, directory incarnation, cluster id) and the
 //!   wiped-dir refusal.
-//! - [`transport`]: openraft's RPCs over HTTP/JSON (axum server, reqwest client).
+//! - [`transport`]: openraft's RPCs over HTTP/JSON (axum server, reqwest client), and the
+//!   leader's [`QuorumView`] for operators ([`quorum`]).
 //! - [`controller`]: [`Controller`], openraft on its own thread and runtime, bootstrap from a
 //!   voters list, `propose` and metrics.
 //!
-//! What it does not do yet: run in `charter serve`, carry the real metadata commands, add
-//! learners or change membership. The registry crate must never depend on
+//! `charter serve` runs one [`Controller`] per node (a one-voter cluster without `--voters`).
+//! What it does not do yet: carry the real metadata commands (topics, brokers, registry
+//! batches), add learners or change membership. The registry crate must never depend on
 //! this crate: the registry's command batches will travel through [`MetadataCommand`] as
 //! opaque bytes, and the broker wires the two together.
 
@@ -27,6 +29,7 @@
 pub mod controller;
 pub mod identity;
 pub mod log_store;
+pub mod quorum;
 pub mod state_machine;
 pub mod transport;
 pub mod types;
@@ -36,7 +39,8 @@ pub use controller::{
 };
 pub use identity::{Expect, NodeIdentity};
 pub use log_store::{LogStore, LogStoreOptions};
-pub use state_machine::StateMachine;
+pub use quorum::{QuorumView, VoterView};
+pub use state_machine::{AppliedState, Applier, StateMachine};
 pub use types::{ClusterNode, MetadataCommand, MetadataResponse, NodeId, TypeConfig};
 
 /// Maps any error into openraft's storage error for the given subject.

@@ -30,6 +30,18 @@ use crate::types::{
 const MAGIC: &[u8; 8] = b"CHSNAP01";
 const CURRENT: &str = "current.snap";
 
+/// The owner of the commands this crate carries as opaque bytes (the registry's batches):
+/// told of each committed command in log order, on every node, and of wholesale state
+/// replacement. Both must be deterministic: every node makes the same decisions.
+pub trait Applier: Send + Sync + 'static {
+    /// A committed command at `index`. `Err(reason)` rejects it: it then changes nothing and
+    /// is not kept in [`AppliedState::commands`].
+    fn apply(&self, index: u64, cmd: &MetadataCommand) -> Result<(), String>;
+    /// The applied state was replaced (loaded from or installed as a snapshot): rebuild from
+    /// `state.commands`. Entries after it are then applied one by one.
+    fn reset(&self, state: &AppliedState);
+}
+
 /// What the state machine has applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppliedState {
@@ -38,7 +50,8 @@ pub struct AppliedState {
     /// The first applied [`MetadataCommand::Bootstrap`]'s cluster id.
     #[serde(default)]
     pub cluster_id: Option<String>,
-    /// Applied commands by log index (a placeholder until the metadata image exists).
+    /// Applied (not rejected) commands by log index: the history owners rebuild from after a
+    /// snapshot (the metadata image will replace most of it).
     pub commands: BTreeMap<u64, MetadataCommand>,
 }
 
@@ -74,6 +87,7 @@ pub struct StateMachine {
     /// has been applied without going through openraft.
     state: Arc<RwLock<AppliedState>>,
     snapshots: Arc<Snapshots>,
+    applier: Option<Arc<dyn Applier>>,
 }
 
 /// Builds a snapshot of the state as it was when the builder was made.
@@ -114,7 +128,16 @@ impl StateMachine {
                 writing: Mutex::new(()),
                 counter: Mutex::new(0),
             }),
+            applier: None,
         })
+    }
+
+    /// Hands every committed command to `applier` from now on, starting with a reset to the
+    /// state opened from the snapshot.
+    pub fn with_applier(mut self, applier: Arc<dyn Applier>) -> StateMachine {
+        applier.reset(&self.read());
+        self.applier = Some(applier);
+        self
     }
 
     /// A copy of the applied state.
@@ -279,13 +302,31 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                             st.cluster_id = Some(cluster_id.clone());
                         }
                     }
-                    st.commands.insert(index, cmd);
+                    let verdict = match &self.applier {
+                        Some(a) => a.apply(index, &cmd),
+                        None => Ok(()),
+                    };
+                    match verdict {
+                        Ok(()) => {
+                            st.commands.insert(index, cmd);
+                        }
+                        Err(reason) => {
+                            out.push(MetadataResponse {
+                                index,
+                                rejected: Some(reason),
+                            });
+                            continue;
+                        }
+                    }
                 }
                 EntryPayload::Membership(m) => {
                     st.membership = StoredMembership::new(Some(entry.log_id), m);
                 }
             }
-            out.push(MetadataResponse { index });
+            out.push(MetadataResponse {
+                index,
+                rejected: None,
+            });
         }
         Ok(out)
     }
@@ -315,7 +356,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         })?;
         // Durable before the state machine moves to it.
         save(&self.snapshots, meta, data).await?;
-        *self.write() = state;
+        let mut st = self.write();
+        *st = state;
+        if let Some(a) = &self.applier {
+            a.reset(&st);
+        }
         Ok(())
     }
 

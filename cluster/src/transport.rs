@@ -4,7 +4,9 @@
 //! the openraft request as JSON and answering `200` with the JSON of openraft's
 //! `Result<response, RaftError>` (a Raft-level refusal is an answer, not a transport error).
 //! Bodies are bounded ([`MAX_BODY`]); a body that is not the expected JSON gets `400`, one over
-//! the bound `413`, never a panic.
+//! the bound `413`, never a panic. `GET /controller/quorum` answers the node's
+//! [`QuorumView`] (operators ask the leader's); `POST /controller/propose` takes a command
+//! forwarded by a node that does not lead.
 //!
 //! Client: [`Network`] (openraft's `RaftNetworkFactory`) hands out one [`Connection`] per
 //! target, all sharing one reqwest client (pooled keep-alive connections). Each RPC runs under
@@ -19,7 +21,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Timeout, Unreachable,
 };
@@ -32,7 +34,9 @@ use openraft::{Raft, RaftNetwork, RaftNetworkFactory};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::types::{ClusterNode, NodeId, TypeConfig};
+use crate::controller::ProposeError;
+use crate::quorum::QuorumView;
+use crate::types::{ClusterNode, MetadataCommand, MetadataResponse, NodeId, TypeConfig};
 
 /// The largest request body the server reads. Snapshot chunks are at most
 /// [`SNAPSHOT_CHUNK`] bytes, which JSON (an array of numbers) inflates up to 4×; append
@@ -51,6 +55,8 @@ pub fn router(raft: Raft<TypeConfig>) -> axum::Router {
         .route("/raft/append", post(append))
         .route("/raft/vote", post(vote))
         .route("/raft/snapshot", post(snapshot))
+        .route("/controller/quorum", get(quorum))
+        .route("/controller/propose", post(propose))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(raft)
 }
@@ -98,6 +104,80 @@ async fn snapshot(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> Response
         Ok(req) => answer(&raft.install_snapshot(req).await),
         Err(r) => r,
     }
+}
+
+async fn quorum(State(raft): State<Raft<TypeConfig>>) -> Response {
+    answer(&QuorumView::of(&raft))
+}
+
+/// A command forwarded by a node that does not lead; proposed here only (never forwarded
+/// again, so a stale leader hint cannot make a loop). Answers `Result<MetadataResponse,
+/// ProposeError>` as JSON.
+async fn propose(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> Response {
+    match decode::<MetadataCommand>(&body) {
+        Ok(cmd) => answer(&crate::controller::propose_here(&raft, cmd).await),
+        Err(r) => r,
+    }
+}
+
+/// Forwards `cmd` to the node at `addr` (`POST /controller/propose`). Transport failures
+/// are [`ProposeError::Stopped`]: the command may or may not have been committed.
+pub async fn forward(
+    client: &reqwest::Client,
+    addr: &str,
+    cmd: &MetadataCommand,
+    timeout: Duration,
+) -> Result<MetadataResponse, ProposeError> {
+    let url = format!("http://{addr}/controller/propose");
+    let failed = |e: String| ProposeError::Stopped(format!("{url}: {e}"));
+    let resp = client
+        .post(&url)
+        .timeout(timeout)
+        .json(cmd)
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if !resp.status().is_success() {
+        return Err(failed(resp.status().to_string()));
+    }
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE as u64)
+    {
+        return Err(failed("response too large".into()));
+    }
+    let body = resp.bytes().await.map_err(|e| failed(e.to_string()))?;
+    serde_json::from_slice::<Result<MetadataResponse, ProposeError>>(&body)
+        .map_err(|e| failed(e.to_string()))?
+}
+
+/// Asks the node at `addr` for its [`QuorumView`] (`GET /controller/quorum`).
+pub async fn fetch_quorum(
+    client: &reqwest::Client,
+    addr: &str,
+    timeout: Duration,
+) -> Result<QuorumView, String> {
+    let url = format!("http://{addr}/controller/quorum");
+    let resp = client
+        .get(&url)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !resp.status().is_success() {
+        return Err(format!("{url}: {}", resp.status()));
+    }
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE as u64)
+    {
+        return Err(format!("{url}: response too large"));
+    }
+    let body = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+    if body.len() > MAX_RESPONSE {
+        return Err(format!("{url}: response too large"));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))
 }
 
 /// The client side: openraft's network factory.

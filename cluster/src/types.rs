@@ -44,6 +44,11 @@ pub enum MetadataCommand {
 pub struct MetadataResponse {
     /// The log index the command was applied at.
     pub index: u64,
+    /// Set when the command's owner refused it at apply time (a failed precondition, such as
+    /// a registry batch planned against state that changed since): it changed nothing, on
+    /// every node alike, because apply is deterministic.
+    #[serde(default)]
+    pub rejected: Option<String>,
 }
 
 openraft::declare_raft_types!(

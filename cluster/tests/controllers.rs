@@ -31,6 +31,7 @@ fn config(root: &Path, id: u64, addrs: &[String], expect: Expect) -> ControllerC
         cluster_listen: addrs[id as usize - 1].clone(),
         voters: voters.parse().unwrap(),
         expect,
+        bootstrap_cluster_id: None,
         // Snapshot and purge often, so that a node that was down needs a snapshot.
         tuning: Tuning {
             snapshot_every: 8,

@@ -22,6 +22,7 @@ fn one_voter(dir: &std::path::Path) -> Controller {
         // A single voter never calls itself, so its advertised address does not matter here.
         voters: "1@127.0.0.1:1".parse().unwrap(),
         expect: Expect::NewOrExisting,
+        bootstrap_cluster_id: None,
         tuning: Default::default(),
     })
     .expect("start");

@@ -52,6 +52,11 @@ pub enum RegistryError {
     InvalidSubject(String),
     #[error("Error while storing the schema: {0}")]
     Store(String),
+    /// A replicated write planned against state that changed before it committed; the
+    /// registry plans it again (see `replicated.rs`), so clients see this only when that keeps
+    /// failing.
+    #[error("Error while storing the schema: concurrent writes kept changing the registry ({0})")]
+    Stale(String),
 
     // Errors of the HTTP framing, with Confluent's (rest-utils) texts.
     #[error("HTTP 404 Not Found")]
@@ -97,7 +102,7 @@ impl RegistryError {
             | Referenced(..)
             | InvalidSubject(_)
             | Unprocessable(_) => 422,
-            Store(_) => 500,
+            Store(_) | Stale(_) => 500,
             MethodNotAllowed => 405,
             NotAcceptable => 406,
             UnsupportedMediaType => 415,
@@ -128,7 +133,7 @@ impl RegistryError {
             OperationNotPermitted(_) => 42205,
             Referenced(..) => 42206,
             InvalidSubject(_) => 42208,
-            Store(_) => 50001,
+            Store(_) | Stale(_) => 50001,
             NotFound => 404,
             MethodNotAllowed => 405,
             NotAcceptable => 406,

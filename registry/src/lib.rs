@@ -7,6 +7,8 @@
 //! - [`schema`]: parsed schemas of each format and the parse cache.
 //! - [`state`] and [`store`]: the command-sourced state machine and its durable log (a
 //!   `charter-journal`; `migrate` imports the sled store of earlier releases).
+//! - [`replicated`]: the log the registry needs when it runs in a cluster (the controller
+//!   implements it), and the preconditions that keep ids unique across nodes.
 //! - [`model`] and [`error`]: the shared vocabulary.
 //!
 //! ```no_run
@@ -27,6 +29,9 @@ pub mod error;
 mod migrate;
 pub mod model;
 pub mod registry;
+pub mod replicated;
+#[cfg(test)]
+mod replicated_tests;
 pub mod schema;
 pub mod server;
 pub mod state;

@@ -5,6 +5,10 @@
 //! and only then applies them, so neither readers nor the broker's validator ever see a change
 //! that a crash could take back (an id seen must be an id kept), and a 2xx is only ever sent
 //! for a durable change.
+//!
+//! Two backends persist the batches: the registry's own journal (`charter registry`, and
+//! tests), or a replicated log (`charter serve`: the cluster controller's, see
+//! `replicated.rs`), where a batch becomes visible when the log applies it on this node.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -19,6 +23,7 @@ use crate::model::{
     CompatibilityLevel, Config, Mode, SchemaContent, SchemaId, SchemaReference, SchemaTypeRepr,
     Version,
 };
+use crate::replicated::{Inbound, ReplicatedBatch, ReplicatedLog};
 use crate::schema::{ParseCache, ParsedSchema};
 use crate::state::{Command, State, StoredSchema, VersionEntry};
 use crate::store::Store;
@@ -92,15 +97,66 @@ pub struct Registered {
 pub struct Registry {
     /// What readers see: only durable batches.
     state: RwLock<State>,
-    store: Store,
-    /// The writers' state: every batch appended, durable or not. Writers validate against it
-    /// under this mutex, so a batch still waiting for its flush is already taken into account
-    /// (its id is not handed out twice) while readers cannot see it yet.
-    writes: tokio::sync::Mutex<State>,
+    backend: Backend,
+    /// The writers' state. Journal: every batch appended, durable or not; writers validate
+    /// against it under this mutex, so a batch still waiting for its flush is already taken
+    /// into account (its id is not handed out twice) while readers cannot see it yet.
+    /// Replicated: what this node applied, caught up at each lock.
+    writes: tokio::sync::Mutex<Writer>,
     /// Batches appended but not yet applied to `state`, in log order.
     pending: std::sync::Mutex<std::collections::VecDeque<(u64, Vec<Command>)>>,
     parsed: ParseCache,
     cluster_id: String,
+    /// The Kafka cluster this registry serves beside, when one does (`charter serve`): its id
+    /// is what `/v1/metadata/id` names, as Confluent's registry names its Kafka cluster.
+    kafka_cluster_id: std::sync::OnceLock<String>,
+}
+
+/// Where batches are persisted.
+enum Backend {
+    /// The registry's own journal.
+    Journal(Store),
+    /// A replicated log this registry is one state machine of.
+    Replicated(Replication),
+}
+
+/// The replicated backend's state.
+struct Replication {
+    /// Attached once the log runs (it needs this registry as its applier first).
+    log: std::sync::OnceLock<Arc<dyn ReplicatedLog>>,
+    /// Applied batches the writers' state has not caught up with yet.
+    inbound: std::sync::Mutex<std::collections::VecDeque<Inbound>>,
+    /// The log index of the last accepted batch (the precondition the next one must carry).
+    last_batch: std::sync::Mutex<u64>,
+    /// The last registry entry's log index applied here (accepted or rejected).
+    applied: tokio::sync::watch::Sender<u64>,
+}
+
+/// The writers' state and, replicated, the batch it reflects.
+pub(crate) struct Writer {
+    state: State,
+    last_batch: u64,
+}
+
+/// How long a replicated write waits for this node to apply what the leader committed.
+const APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How many times a replicated write is planned again after a concurrent change.
+const STALE_RETRIES: usize = 20;
+
+/// Runs a write, planning it again while the replicated log rejects it as stale.
+macro_rules! retrying {
+    ($self:ident . $op:ident ( $($arg:expr),* $(,)? )) => {{
+        let mut attempt = 0;
+        loop {
+            match $self.$op($($arg.clone()),*).await {
+                Err(RegistryError::Stale(why)) if attempt < STALE_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(attempt, %why, "registry write planned again");
+                }
+                other => break other,
+            }
+        }
+    }};
 }
 
 impl Registry {
@@ -147,23 +203,226 @@ impl Registry {
             "registry opened"
         );
         Ok(Registry {
-            writes: tokio::sync::Mutex::new(replay()),
+            writes: tokio::sync::Mutex::new(Writer {
+                state: replay(),
+                last_batch: 0,
+            }),
             state: RwLock::new(state),
             pending: Default::default(),
-            store,
+            backend: Backend::Journal(store),
             parsed: ParseCache::default(),
             cluster_id,
+            kafka_cluster_id: std::sync::OnceLock::new(),
         })
+    }
+
+    /// An empty registry whose batches go through a replicated log: attach the log with
+    /// [`Registry::attach_log`] and feed it every committed batch through
+    /// [`Registry::apply_replicated`] (and [`Registry::reset_replicated`]).
+    pub fn replicated() -> Registry {
+        Registry {
+            writes: tokio::sync::Mutex::new(Writer {
+                state: State::new(),
+                last_batch: 0,
+            }),
+            state: RwLock::new(State::new()),
+            pending: Default::default(),
+            backend: Backend::Replicated(Replication {
+                log: std::sync::OnceLock::new(),
+                inbound: Default::default(),
+                last_batch: std::sync::Mutex::new(0),
+                applied: tokio::sync::watch::channel(0).0,
+            }),
+            parsed: ParseCache::default(),
+            cluster_id: String::new(),
+            kafka_cluster_id: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Attaches the replicated log writes go through (once).
+    pub fn attach_log(&self, log: Arc<dyn ReplicatedLog>) {
+        if let Backend::Replicated(r) = &self.backend {
+            if r.log.set(log).is_err() {
+                tracing::warn!("the registry's log was attached twice; keeping the first");
+            }
+        }
+    }
+
+    /// A committed batch of the replicated log at `index`, in log order. Checks its
+    /// precondition against what this registry applied: a batch planned against an older
+    /// state is rejected (`Err`) and changes nothing. Deterministic: every node decides alike.
+    pub fn apply_replicated(&self, index: u64, bytes: &[u8]) -> Result<(), String> {
+        let Backend::Replicated(r) = &self.backend else {
+            return Err("this registry keeps its own journal".into());
+        };
+        let verdict = (|| {
+            let batch = ReplicatedBatch::decode(bytes)?;
+            let mut last = lock(&r.last_batch);
+            if batch.expect != *last {
+                return Err(format!(
+                    "planned after the batch at index {}, but the registry last changed at {}",
+                    batch.expect, *last
+                ));
+            }
+            {
+                let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
+                for cmd in &batch.commands {
+                    st.apply(cmd);
+                }
+            }
+            *last = index;
+            lock(&r.inbound).push_back(Inbound::Batch(index, batch.commands));
+            Ok(())
+        })();
+        r.applied.send_replace(index);
+        verdict
+    }
+
+    /// Replaces the state with the one these accepted batches build (a snapshot of the
+    /// replicated log was loaded or installed).
+    pub fn reset_replicated<'a>(&self, batches: impl IntoIterator<Item = (u64, &'a [u8])>) {
+        let Backend::Replicated(r) = &self.backend else {
+            return;
+        };
+        let mut decoded = Vec::new();
+        for (index, bytes) in batches {
+            match ReplicatedBatch::decode(bytes) {
+                Ok(b) => decoded.push((index, b.commands)),
+                // Accepted batches decoded once already; this cannot happen short of a bug.
+                Err(e) => {
+                    tracing::error!(index, error = %e, "undecodable registry batch in a snapshot")
+                }
+            }
+        }
+        let mut state = State::new();
+        for (_, cmds) in &decoded {
+            for cmd in cmds {
+                state.apply(cmd);
+            }
+        }
+        let last = decoded.last().map_or(0, |(i, _)| *i);
+        *self.state.write().unwrap_or_else(|p| p.into_inner()) = state;
+        *lock(&r.last_batch) = last;
+        lock(&r.inbound).push_back(Inbound::Reset(decoded));
+        r.applied.send_if_modified(|i| {
+            let moved = *i < last;
+            *i = (*i).max(last);
+            moved
+        });
+    }
+
+    /// Moves the standalone registry kept in `data_dir` (its journal, or the sled store of
+    /// older releases) into the replicated log, as one batch, and renames the journal to
+    /// `registry-journal.imported`. Only into an empty replicated registry: otherwise the
+    /// journal is renamed `registry-journal.not-imported` and left for the operator. Returns
+    /// how many commands were imported.
+    pub async fn import_standalone(
+        &self,
+        data_dir: &Path,
+        recovery: Recovery,
+    ) -> Result<Option<usize>, RegistryError> {
+        let journal = data_dir.join(crate::store::JOURNAL_DIR);
+        if !journal.exists() && !data_dir.join("registry").join("conf").exists() {
+            return Ok(None);
+        }
+        let opened = Store::open(data_dir, recovery)?;
+        drop(opened.store);
+        let mut commands: Vec<Command> = opened.batches.into_iter().flatten().collect();
+        commands.push(Command::RaiseNextId {
+            floor: opened.next_id_floor,
+        });
+        let n = commands.len();
+        let w = self.writer().await;
+        let outcome = if w.last_batch != 0 || !w.state.is_empty() {
+            Err(RegistryError::Stale(
+                "the replicated registry is not empty".into(),
+            ))
+        } else {
+            self.commit(w, commands).await
+        };
+        let rename = |to: &str| {
+            std::fs::rename(&journal, data_dir.join(to))
+                .map_err(|e| RegistryError::Store(format!("{}: {e}", journal.display())))
+        };
+        match outcome {
+            Ok(()) => {
+                rename("registry-journal.imported")?;
+                tracing::info!(
+                    commands = n,
+                    "imported the standalone registry into the cluster's log"
+                );
+                Ok(Some(n))
+            }
+            Err(RegistryError::Stale(why)) => {
+                rename("registry-journal.not-imported")?;
+                tracing::warn!(
+                    %why,
+                    "this node's standalone registry was not imported: the cluster's registry \
+                     already holds data (an earlier start imported it, or another node's came \
+                     first); kept as registry-journal.not-imported"
+                );
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The log index of the last registry batch this node applied (replicated; 0 otherwise).
+    pub fn last_applied_batch(&self) -> u64 {
+        match &self.backend {
+            Backend::Replicated(r) => *lock(&r.last_batch),
+            Backend::Journal(_) => 0,
+        }
+    }
+
+    /// Locks the writers' state, first catching it up with what the replicated log applied.
+    async fn writer(&self) -> tokio::sync::MutexGuard<'_, Writer> {
+        let mut w = self.writes.lock().await;
+        if let Backend::Replicated(r) = &self.backend {
+            let inbound: Vec<Inbound> = lock(&r.inbound).drain(..).collect();
+            for i in inbound {
+                match i {
+                    Inbound::Batch(index, cmds) => {
+                        for cmd in &cmds {
+                            w.state.apply(cmd);
+                        }
+                        w.last_batch = index;
+                    }
+                    Inbound::Reset(batches) => {
+                        w.state = State::new();
+                        w.last_batch = 0;
+                        for (index, cmds) in batches {
+                            for cmd in &cmds {
+                                w.state.apply(cmd);
+                            }
+                            w.last_batch = index;
+                        }
+                    }
+                }
+            }
+        }
+        w
     }
 
     #[cfg(test)]
     pub(crate) fn store(&self) -> &Store {
-        &self.store
+        match &self.backend {
+            Backend::Journal(s) => s,
+            Backend::Replicated(_) => unreachable!("tests of the journal use a journal registry"),
+        }
     }
 
-    /// A stable id for this registry's data, for `/v1/metadata/id`.
+    /// The id `/v1/metadata/id` reports: the Kafka cluster's when the registry serves beside
+    /// one, else a stable id of this registry's data.
     pub fn cluster_id(&self) -> &str {
-        &self.cluster_id
+        self.kafka_cluster_id.get().unwrap_or(&self.cluster_id)
+    }
+
+    /// Names the Kafka cluster this registry serves beside (set once, at start).
+    pub fn set_kafka_cluster_id(&self, id: &str) {
+        if self.kafka_cluster_id.set(id.to_string()).is_err() {
+            tracing::warn!("the Kafka cluster id was set twice; keeping the first");
+        }
     }
 
     fn read(&self) -> RwLockReadGuard<'_, State> {
@@ -179,7 +438,19 @@ impl Registry {
     /// batch of another writer that is not durable yet.
     async fn commit(
         &self,
-        mut ahead: tokio::sync::MutexGuard<'_, State>,
+        ahead: tokio::sync::MutexGuard<'_, Writer>,
+        batch: Vec<Command>,
+    ) -> Result<(), RegistryError> {
+        match &self.backend {
+            Backend::Journal(store) => self.commit_journal(store, ahead, batch).await,
+            Backend::Replicated(r) => Self::commit_replicated(r, ahead, batch).await,
+        }
+    }
+
+    async fn commit_journal(
+        &self,
+        store: &Store,
+        mut ahead: tokio::sync::MutexGuard<'_, Writer>,
         batch: Vec<Command>,
     ) -> Result<(), RegistryError> {
         if !batch.is_empty() {
@@ -189,16 +460,16 @@ impl Registry {
                     Command::CreateSchema { id, .. } => Some(id.saturating_add(1)),
                     _ => None,
                 })
-                .fold(ahead.next_id(), SchemaId::max);
-            let seq = self.store.append(&batch, next_id)?;
+                .fold(ahead.state.next_id(), SchemaId::max);
+            let seq = store.append(&batch, next_id)?;
             for cmd in &batch {
-                ahead.apply(cmd);
+                ahead.state.apply(cmd);
             }
             lock(&self.pending).push_back((seq, batch));
         }
         drop(ahead);
-        self.store.sync().await?;
-        let durable = self.store.durable_seq();
+        store.sync().await?;
+        let durable = store.durable_seq();
         let mut pending = lock(&self.pending);
         if pending.front().is_some_and(|(seq, _)| *seq <= durable) {
             let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
@@ -211,6 +482,49 @@ impl Registry {
             }
         }
         Ok(())
+    }
+
+    /// Submits the batch with the writers' state's last batch as its precondition, holding the
+    /// writers' mutex until this node applied it, so the next writer plans against it. An
+    /// empty batch needs nothing: the writers' state is what this node applied, all visible.
+    async fn commit_replicated(
+        r: &Replication,
+        ahead: tokio::sync::MutexGuard<'_, Writer>,
+        batch: Vec<Command>,
+    ) -> Result<(), RegistryError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let log = r
+            .log
+            .get()
+            .ok_or_else(|| RegistryError::Store("the registry's log is not running yet".into()))?;
+        let bytes = ReplicatedBatch {
+            expect: ahead.last_batch,
+            commands: batch,
+        }
+        .encode();
+        let submitted = log
+            .submit(bytes)
+            .await
+            .map_err(|e| RegistryError::Store(format!("the write's outcome is unknown: {e}")))?;
+        let mut applied = r.applied.subscribe();
+        let caught_up =
+            tokio::time::timeout(APPLY_WAIT, applied.wait_for(|&i| i >= submitted.index)).await;
+        drop(ahead);
+        match caught_up {
+            Ok(Ok(_)) => {}
+            _ => {
+                return Err(RegistryError::Store(format!(
+                    "committed at index {}, but not applied on this node within {APPLY_WAIT:?}",
+                    submitted.index
+                )))
+            }
+        }
+        match submitted.rejected {
+            None => Ok(()),
+            Some(why) => Err(RegistryError::Stale(why)),
+        }
     }
 
     // ---- schemas by id -----------------------------------------------------------------
@@ -458,13 +772,22 @@ impl Registry {
     pub async fn register(
         &self,
         subject: &str,
+        req: SchemaRequest,
+        normalize: bool,
+    ) -> Result<Registered, RegistryError> {
+        retrying!(self.register_once(subject, req, normalize))
+    }
+
+    async fn register_once(
+        &self,
+        subject: &str,
         mut req: SchemaRequest,
         normalize: bool,
     ) -> Result<Registered, RegistryError> {
         validate_subject(subject)?;
-        let w = self.writes.lock().await;
+        let w = self.writer().await;
         let (batch, outcome) = 'plan: {
-            let st = &*w;
+            let st = &w.state;
             let mode = effective_mode(st, subject);
             let normalize = normalize || self.effective_config(st, subject).normalize == Some(true);
             let latest_live = st
@@ -779,9 +1102,18 @@ impl Registry {
         spec: VersionSpec,
         permanent: bool,
     ) -> Result<Version, RegistryError> {
-        let w = self.writes.lock().await;
+        retrying!(self.delete_version_once(subject, spec, permanent))
+    }
+
+    async fn delete_version_once(
+        &self,
+        subject: &str,
+        spec: VersionSpec,
+        permanent: bool,
+    ) -> Result<Version, RegistryError> {
+        let w = self.writer().await;
         let (batch, version) = {
-            let st = &*w;
+            let st = &w.state;
             if st.versions(subject).is_none() {
                 return Err(RegistryError::SubjectNotFound(subject.to_string()));
             }
@@ -834,9 +1166,17 @@ impl Registry {
         subject: &str,
         permanent: bool,
     ) -> Result<Vec<Version>, RegistryError> {
-        let w = self.writes.lock().await;
+        retrying!(self.delete_subject_once(subject, permanent))
+    }
+
+    async fn delete_subject_once(
+        &self,
+        subject: &str,
+        permanent: bool,
+    ) -> Result<Vec<Version>, RegistryError> {
+        let w = self.writer().await;
         let (batch, versions) = {
-            let st = &*w;
+            let st = &w.state;
             let vs = st
                 .versions(subject)
                 .ok_or_else(|| RegistryError::SubjectNotFound(subject.to_string()))?;
@@ -962,12 +1302,20 @@ impl Registry {
         subject: Option<&str>,
         update: Config,
     ) -> Result<Config, RegistryError> {
+        retrying!(self.set_config_once(subject, update))
+    }
+
+    async fn set_config_once(
+        &self,
+        subject: Option<&str>,
+        update: Config,
+    ) -> Result<Config, RegistryError> {
         if let Some(s) = subject {
             validate_subject(s)?;
         }
-        let w = self.writes.lock().await;
+        let w = self.writer().await;
         let (batch, stored) = {
-            let st = &*w;
+            let st = &w.state;
             check_writable(st, subject.unwrap_or(""))?;
             let stored = st
                 .config(subject)
@@ -988,9 +1336,13 @@ impl Registry {
 
     /// `DELETE /config[/{s}]`: returns the config that was removed.
     pub async fn delete_config(&self, subject: Option<&str>) -> Result<Config, RegistryError> {
-        let w = self.writes.lock().await;
+        retrying!(self.delete_config_once(subject))
+    }
+
+    async fn delete_config_once(&self, subject: Option<&str>) -> Result<Config, RegistryError> {
+        let w = self.writer().await;
         let (batch, previous) = {
-            let st = &*w;
+            let st = &w.state;
             check_writable(st, subject.unwrap_or(""))?;
             let previous = match subject {
                 None => self.global_config(st),
@@ -1036,12 +1388,21 @@ impl Registry {
         mode: Mode,
         force: bool,
     ) -> Result<Mode, RegistryError> {
+        retrying!(self.set_mode_once(subject, mode, force))
+    }
+
+    async fn set_mode_once(
+        &self,
+        subject: Option<&str>,
+        mode: Mode,
+        force: bool,
+    ) -> Result<Mode, RegistryError> {
         if let Some(s) = subject {
             validate_subject(s)?;
         }
-        let w = self.writes.lock().await;
+        let w = self.writer().await;
         let batch = {
-            let st = &*w;
+            let st = &w.state;
             if mode == Mode::Import && !force {
                 let non_empty = match subject {
                     None => st.subjects().any(|(_, vs)| vs.values().any(|e| !e.deleted)),
@@ -1064,9 +1425,13 @@ impl Registry {
 
     /// `DELETE /mode[/{s}]`: returns the mode that was removed.
     pub async fn delete_mode(&self, subject: Option<&str>) -> Result<Mode, RegistryError> {
-        let w = self.writes.lock().await;
+        retrying!(self.delete_mode_once(subject))
+    }
+
+    async fn delete_mode_once(&self, subject: Option<&str>) -> Result<Mode, RegistryError> {
+        let w = self.writer().await;
         let (batch, previous) = {
-            let st = &*w;
+            let st = &w.state;
             let previous = match subject {
                 None => st.mode(None).unwrap_or(Mode::ReadWrite),
                 Some(s) => st

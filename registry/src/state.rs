@@ -54,6 +54,11 @@ pub enum Command {
     DeleteMode {
         subject: Option<String>,
     },
+    /// Ids below `floor` are never handed out (a standalone registry's ids carried into a
+    /// replicated log, including ids its journal's watermark retired).
+    RaiseNextId {
+        floor: SchemaId,
+    },
 }
 
 /// A stored schema: its id and content.
@@ -102,6 +107,7 @@ impl State {
     /// Applies one command. Commands are applied in the order they were persisted.
     pub fn apply(&mut self, cmd: &Command) {
         match cmd {
+            Command::RaiseNextId { floor } => self.raise_next_id(*floor),
             Command::CreateSchema { id, content } => {
                 let fp = content.fingerprint();
                 let stored = StoredSchema {

@@ -1,10 +1,11 @@
-//! The client subcommands of `charter` (schema, topic, produce, consume, group): they talk to a
+//! The client subcommands of `charter` (schema, topic, produce, consume, group, cluster): they talk to a
 //! running server over its public APIs — the registry's REST API through
 //! [`charter_serde::client`], the broker over the Kafka protocol through [`kafka`].
 //!
 //! Every failure is a [`CliError`]; [`CliError::exit_code`] is the one place that turns it
 //! into the exit code CI relies on (see [`exit`]).
 
+pub mod cluster;
 pub mod consume;
 pub mod group;
 pub mod kafka;
@@ -272,6 +273,17 @@ pub struct GroupArgs {
     command: group::GroupCommand,
 }
 
+/// `charter cluster ...`: the controller quorum and the brokers.
+#[derive(Args, Debug)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    kafka: KafkaOpts,
+    #[command(flatten)]
+    output: OutputOpts,
+    #[command(subcommand)]
+    command: cluster::ClusterCommand,
+}
+
 /// The client subcommands, flattened into the binary's top-level command list.
 #[derive(Subcommand, Debug)]
 pub enum ClientCommand {
@@ -285,6 +297,8 @@ pub enum ClientCommand {
     Consume(ConsumeArgs),
     /// List and describe consumer groups (members, committed offsets, lag).
     Group(GroupArgs),
+    /// Show the controller quorum and the brokers.
+    Cluster(ClusterArgs),
 }
 
 /// Runs a client command and returns the process exit code; errors are printed to stderr.
@@ -323,6 +337,10 @@ pub fn run(command: ClientCommand) -> i32 {
             ClientCommand::Group(a) => {
                 let out = Output::new(a.output.output);
                 group::run(a.command, &a.kafka, &out).await
+            }
+            ClientCommand::Cluster(a) => {
+                let out = Output::new(a.output.output);
+                cluster::run(a.command, &a.kafka, &out).await
             }
         }
     });

@@ -44,6 +44,7 @@ const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::DescribeQuorum, 0, 2),
 ];
 
 const CORRUPT_MESSAGE: i16 = 2;
@@ -207,6 +208,11 @@ pub async fn dispatch(
         ApiKey::DescribeCluster => {
             let req = decode(&mut body, version)?;
             encode(api, version, correlation_id, &describe_cluster(broker, req))?
+        }
+        ApiKey::DescribeQuorum => {
+            let req = decode(&mut body, version)?;
+            let resp = super::quorum::describe_quorum(broker, req).await;
+            encode(api, version, correlation_id, &resp)?
         }
         ApiKey::DeleteGroups => {
             let req = decode(&mut body, version)?;

@@ -14,6 +14,7 @@ mod configs;
 pub mod frame;
 mod groups;
 mod handlers;
+pub mod quorum;
 mod topic_admin;
 mod topic_configs;
 
@@ -111,6 +112,8 @@ pub struct Broker {
     pub registry: Arc<charter_registry::Registry>,
     /// Consumer groups and committed offsets.
     pub coordinator: Coordinator,
+    /// This node's controller (`charter serve` starts one; tests of the broker alone may not).
+    pub controller: Option<Arc<charter_cluster::Controller>>,
 }
 
 impl Broker {
@@ -158,7 +161,20 @@ impl Broker {
             meta,
             registry,
             coordinator,
+            controller: None,
         })
+    }
+
+    /// Takes the controller's committed cluster id as this broker's, recording it so that a
+    /// restart reports the same id before the controller answers. An upgraded single-node
+    /// data dir proposes its own id to the controller, so for it nothing changes.
+    pub fn adopt_cluster_id(&mut self, id: &str) -> Result<(), OpenError> {
+        if self.cluster_id != id {
+            self.meta.write(&MetaEntry::ClusterId(id.to_string()))?;
+            tracing::info!(from = %self.cluster_id, to = %id, "cluster id taken from the controller");
+            self.cluster_id = id.to_string();
+        }
+        Ok(())
     }
 
     /// A producer id never handed out before (reserving a new block durably when one runs
@@ -204,6 +220,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     tracing::info!(addr = ?listener.local_addr().ok(), "kafka listener up");
     let _stop_retention = AbortOnDrop(tokio::spawn(retention_loop(broker.clone())));
+    let _stop_file_sweep = AbortOnDrop(tokio::spawn(idle_file_loop(broker.clone())));
     let _stop_group_timers = AbortOnDrop(tokio::spawn(group_timers(broker.clone())));
     let budget = frame::RequestBudget::new(broker.config.queued_max_request_bytes);
     accept::accept_loop(
@@ -245,6 +262,37 @@ async fn retention_loop(broker: Arc<Broker>) {
                     Err(e) => tracing::warn!(error = %e, "retention task failed"),
                 }
             }
+        }
+    }
+}
+
+/// A sealed segment's file unused this long is closed (it reopens on the next read); the
+/// sweep runs at the same interval, so a file stays open at most twice this after its last use.
+const SEGMENT_FILE_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Closes sealed segments' files nobody has read for [`SEGMENT_FILE_IDLE`], so descriptors
+/// follow the segments in use rather than the segments on disk.
+async fn idle_file_loop(broker: Arc<Broker>) {
+    let mut tick = tokio::time::interval(SEGMENT_FILE_IDLE);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let logs: Vec<_> = broker
+            .topics
+            .all()
+            .iter()
+            .flat_map(|t| t.partitions.iter().cloned())
+            .collect();
+        // Each partition's lock may be held by an append doing I/O: off the runtime's threads.
+        let sweep = tokio::task::spawn_blocking(move || {
+            logs.iter()
+                .map(|log| log.release_idle_files(SEGMENT_FILE_IDLE))
+                .sum::<usize>()
+        });
+        match sweep.await {
+            Ok(closed) if closed > 0 => tracing::debug!(closed, "closed idle segment files"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "segment file sweep failed"),
         }
     }
 }

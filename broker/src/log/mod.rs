@@ -33,6 +33,7 @@ pub mod producer_state;
 pub mod records;
 pub mod recovery;
 pub mod segment;
+pub mod segment_file;
 pub mod sync;
 
 pub use batch::BatchError;

@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::batch::{self, BatchError};
 use super::checkpoint;
@@ -217,6 +217,10 @@ impl PartitionLog {
             checkpoint::write_recovery_point(&dir, log_end_offset)?;
         }
         let producers = rebuild_producer_states(&dir, &segments, snapshots, log_end_offset)?;
+        // The checks above opened the sealed segments' files; they reopen when read.
+        for seg in segments.values().rev().skip(1) {
+            seg.release_file_if_idle(Duration::ZERO);
+        }
 
         Ok(PartitionLog {
             dir,
@@ -441,7 +445,7 @@ impl PartitionLog {
     pub fn flush(&self) -> Result<i64, LogError> {
         let (end, file) = {
             let inner = self.lock();
-            (inner.log_end_offset, inner.active().file())
+            (inner.log_end_offset, inner.active().file()?)
         };
         file.sync_data()?;
         self.commit.advance(end);
@@ -592,7 +596,7 @@ impl PartitionLog {
                 .chain(inner.segments.range(fetch_offset + 1..).map(|(_, s)| s))
             {
                 if let Some(pos) = seg.find_position(fetch_offset) {
-                    found = Some((seg.file(), pos, seg.size()));
+                    found = Some((seg.file()?, pos, seg.size()));
                     break;
                 }
             }
@@ -672,7 +676,7 @@ impl PartitionLog {
         let Some((file, pos, header)) = found else {
             return Ok(None);
         };
-        let batch = read_batch(&file, pos, &header)?;
+        let batch = read_batch(&*(file?), pos, &header)?;
         records::first_record_where(&header, batch, |ts| ts >= timestamp)
     }
 
@@ -697,7 +701,7 @@ impl PartitionLog {
             return Ok(None);
         };
         let max = header.max_timestamp;
-        let batch = read_batch(&file, pos, &header)?;
+        let batch = read_batch(&*(file?), pos, &header)?;
         records::first_record_where(&header, batch, |ts| ts == max)
     }
 
@@ -786,6 +790,28 @@ impl PartitionLog {
         checkpoint::write_recovery_point(&self.dir, inner.log_end_offset)?;
         self.commit.advance(inner.log_end_offset);
         Ok(())
+    }
+
+    /// Close the files of sealed segments unused for `idle` (the active segment keeps its
+    /// descriptor). Returns how many were closed.
+    pub fn release_idle_files(&self, idle: Duration) -> usize {
+        let inner = self.lock();
+        inner
+            .segments
+            .values()
+            .rev()
+            .skip(1)
+            .filter(|seg| seg.release_file_if_idle(idle))
+            .count()
+    }
+
+    /// Segments whose log file holds a descriptor now (for tests and metrics).
+    pub fn open_segment_files(&self) -> usize {
+        self.lock()
+            .segments
+            .values()
+            .filter(|s| s.file_is_open())
+            .count()
     }
 
     /// Base offsets of the segments, oldest first.

@@ -3,17 +3,19 @@
 //! The `.log` file holds v2 batches exactly as stored by [`super::PartitionLog::append`]
 //! (offsets and leader epoch stamped, nothing else changed). Writes use `pwrite` at the known
 //! end and reads use `pread`, so one `File` serves both without a shared seek position, and a
-//! reader can keep reading through its `Arc<File>` while appends continue.
+//! reader can keep reading through its `Arc<File>` while appends continue. A sealed segment's
+//! file is open only while it is used ([`SegmentFile`]).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 use super::batch::{self, BatchHeader, HEADER_LEN};
 use super::index::{OffsetIndex, TimeIndex};
+use super::segment_file::SegmentFile;
 
 /// The file name Kafka uses for a segment file: the base offset as 20 zero-padded digits.
 pub fn file_name(base_offset: i64, extension: &str) -> String {
@@ -66,7 +68,7 @@ pub struct AppendFailure {
 pub struct Segment {
     base_offset: i64,
     dir: PathBuf,
-    log: Arc<File>,
+    log: SegmentFile,
     size: u64,
     offset_index: OffsetIndex,
     time_index: TimeIndex,
@@ -79,23 +81,14 @@ pub struct Segment {
     rolling_timestamp: Option<i64>,
 }
 
-fn open_log(path: &Path, truncate: bool) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(truncate)
-        .open(path)
-}
-
 impl Segment {
     /// Create a new, empty segment starting at `base_offset`.
     pub fn create(dir: &Path, base_offset: i64, index_interval: u64) -> io::Result<Segment> {
-        let log = open_log(&dir.join(file_name(base_offset, "log")), true)?;
+        let log = SegmentFile::create(&dir.join(file_name(base_offset, "log")))?;
         Ok(Segment {
             base_offset,
             dir: dir.to_path_buf(),
-            log: Arc::new(log),
+            log,
             size: 0,
             offset_index: OffsetIndex::create(
                 &dir.join(file_name(base_offset, "index")),
@@ -125,8 +118,9 @@ impl Segment {
         base_offset: i64,
         index_interval: u64,
     ) -> io::Result<Result<Segment, String>> {
-        let log = open_log(&dir.join(file_name(base_offset, "log")), false)?;
-        let size = log.metadata()?.len();
+        let log = SegmentFile::open(&dir.join(file_name(base_offset, "log")))?;
+        let file = log.get()?;
+        let size = file.metadata()?.len();
         let oi = OffsetIndex::load(
             &dir.join(file_name(base_offset, "index")),
             base_offset,
@@ -136,7 +130,7 @@ impl Segment {
         let (offset_index, time_index) = match (oi, ti) {
             (Some(o), Some(t)) if size == 0 || !t.is_empty() => (o, t),
             _ => {
-                drop(log);
+                drop((file, log));
                 let (seg, report) = Segment::recover(dir, base_offset, index_interval, i64::MAX)?;
                 return Ok(match report.reason {
                     Some(why) => Err(why),
@@ -147,7 +141,7 @@ impl Segment {
         let mut seg = Segment {
             base_offset,
             dir: dir.to_path_buf(),
-            log: Arc::new(log),
+            log,
             size,
             offset_index,
             time_index,
@@ -168,7 +162,7 @@ impl Segment {
                 )));
             }
             let mut buf = [0u8; HEADER_LEN];
-            seg.log.read_exact_at(&mut buf, pos)?;
+            file.read_exact_at(&mut buf, pos)?;
             let h = match BatchHeader::parse(&buf) {
                 Ok(h) => h,
                 Err(e) => return Ok(Err(format!("bad batch header at position {pos}: {e}"))),
@@ -215,9 +209,9 @@ impl Segment {
         protect_below: i64,
     ) -> io::Result<(Segment, RecoveryReport)> {
         let mut seg = Segment::create_from_existing(dir, base_offset, index_interval)?;
-        let file_len = seg.log.metadata()?.len();
+        let file = seg.file()?;
+        let file_len = file.metadata()?.len();
         let mut report = RecoveryReport::default();
-        let file = seg.file();
         let mut reader = BufReader::with_capacity(1 << 20, &*file);
         let mut pos: u64 = 0;
         let mut buf = Vec::new();
@@ -281,12 +275,12 @@ impl Segment {
         }
         drop(reader);
         if pos < file_len {
-            let valid_after = last_valid_batch_after(&seg.log, pos, file_len)?;
+            let valid_after = last_valid_batch_after(&file, pos, file_len)?;
             if seg.next_offset < protect_below || valid_after.is_some() {
                 let known = valid_after.map_or(seg.next_offset, |last| last + 1);
                 report.damaged = Some(known.max(seg.next_offset));
             } else {
-                seg.log.set_len(pos)?;
+                file.set_len(pos)?;
                 report.truncated_bytes = file_len - pos;
             }
         }
@@ -299,11 +293,11 @@ impl Segment {
         base_offset: i64,
         index_interval: u64,
     ) -> io::Result<Segment> {
-        let log = open_log(&dir.join(file_name(base_offset, "log")), false)?;
+        let log = SegmentFile::open(&dir.join(file_name(base_offset, "log")))?;
         Ok(Segment {
             base_offset,
             dir: dir.to_path_buf(),
-            log: Arc::new(log),
+            log,
             size: 0,
             offset_index: OffsetIndex::create(
                 &dir.join(file_name(base_offset, "index")),
@@ -356,8 +350,12 @@ impl Segment {
     /// partial blob stays behind; the error says whether that worked.
     pub fn append(&mut self, blob: &[u8], batches: &[BatchPlacement]) -> Result<(), AppendFailure> {
         let start = self.size;
-        if let Err(error) = self.log.write_all_at(blob, start) {
-            let undone = self.log.set_len(start).is_ok();
+        let file = self.log.get().map_err(|error| AppendFailure {
+            error,
+            undone: true,
+        })?;
+        if let Err(error) = file.write_all_at(blob, start) {
+            let undone = file.set_len(start).is_ok();
             return Err(AppendFailure { error, undone });
         }
         self.size += blob.len() as u64;
@@ -385,7 +383,11 @@ impl Segment {
             return None;
         }
         let mut buf = [0u8; HEADER_LEN];
-        self.log.read_exact_at(&mut buf, position).ok()?;
+        self.log
+            .get()
+            .ok()?
+            .read_exact_at(&mut buf, position)
+            .ok()?;
         BatchHeader::parse(&buf).ok()
     }
 
@@ -462,9 +464,12 @@ impl Segment {
         self.sync_all()
     }
 
-    /// fdatasync the log and fsync both indexes.
+    /// fdatasync the log and fsync both indexes. A released file has nothing unsynced: it
+    /// was synced when its segment was sealed, before it could be released.
     pub fn sync_all(&self) -> io::Result<()> {
-        self.log.sync_data()?;
+        if let Some(file) = self.log.if_open() {
+            file.sync_data()?;
+        }
         self.offset_index.sync()?;
         self.time_index.sync()
     }
@@ -488,8 +493,7 @@ impl Segment {
         if self.max_timestamp >= 0 {
             return self.max_timestamp;
         }
-        self.log
-            .metadata()
+        fs::metadata(self.dir.join(file_name(self.base_offset, "log")))
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -516,9 +520,19 @@ impl Segment {
     pub fn rolling_timestamp(&self) -> Option<i64> {
         self.rolling_timestamp
     }
-    /// Shared handle to the log file, for reads and flushes outside the partition lock.
-    pub fn file(&self) -> Arc<File> {
-        Arc::clone(&self.log)
+    /// Shared handle to the log file, for reads and flushes outside the partition lock
+    /// (opening it if it was released).
+    pub fn file(&self) -> io::Result<Arc<File>> {
+        self.log.get()
+    }
+    /// Close the log file's descriptor if it has not been used for `idle` (only for sealed
+    /// segments: the active one is written all the time). True if one was closed.
+    pub fn release_file_if_idle(&self, idle: Duration) -> bool {
+        self.log.release_if_idle(idle)
+    }
+    /// True while the log file holds a descriptor.
+    pub fn file_is_open(&self) -> bool {
+        self.log.is_open()
     }
     /// Entries in the offset index (for tests and metrics).
     pub fn offset_index_len(&self) -> usize {

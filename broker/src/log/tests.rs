@@ -3,6 +3,7 @@
 use std::fs::{self, OpenOptions};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::batch::{simple_batch, validate_batch, BatchBuilder, BatchHeader};
 use super::*;
@@ -192,6 +193,61 @@ fn rolls_by_size_and_reads_across_segments() {
         checkpoint::read_recovery_point(d.path()),
         *bases.last().unwrap()
     );
+}
+
+/// Descriptors of this process pointing at `path`.
+fn fds_on(path: &Path) -> usize {
+    let want = fs::canonicalize(path).unwrap();
+    fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| *target == want)
+        .count()
+}
+
+#[test]
+fn sealed_segment_files_open_on_demand_and_close_when_idle() {
+    let d = tempfile::tempdir().unwrap();
+    let mut expected = Vec::new();
+    {
+        let log = PartitionLog::open(d.path(), small_config()).unwrap();
+        for i in 0..40 {
+            let (info, _) = append(&log, 3, i);
+            expected.push((info.base_offset, info.last_offset));
+        }
+    }
+    let log = PartitionLog::open(d.path(), small_config()).unwrap();
+    let bases = log.segment_bases();
+    let (active, sealed) = bases.split_last().unwrap();
+    assert!(sealed.len() >= 3, "{bases:?}");
+    // After open only the active segment holds a descriptor.
+    assert_eq!(log.open_segment_files(), 1);
+    for &b in sealed {
+        assert_eq!(fds_on(&log_file(d.path(), b)), 0, "segment {b}");
+    }
+    assert_eq!(fds_on(&log_file(d.path(), *active)), 1);
+    // Reads reopen what they need, and see every batch.
+    assert_eq!(read_all(&log), expected);
+    assert_eq!(log.open_segment_files(), bases.len());
+    // Recently used files stay open; idle ones close, except the active segment's.
+    assert_eq!(log.release_idle_files(Duration::from_secs(3600)), 0);
+    assert_eq!(log.release_idle_files(Duration::ZERO), sealed.len());
+    assert_eq!(log.open_segment_files(), 1);
+    for &b in sealed {
+        assert_eq!(fds_on(&log_file(d.path(), b)), 0, "segment {b}");
+    }
+    // Time lookups reach sealed segments through reopened files too.
+    assert_eq!(
+        log.offset_for_timestamp(0).unwrap().map(|(o, _)| o),
+        Some(0)
+    );
+    // Appends keep working, and rolls keep the new sealed segment readable.
+    for i in 40..60 {
+        let (info, _) = append(&log, 3, i);
+        expected.push((info.base_offset, info.last_offset));
+    }
+    log.release_idle_files(Duration::ZERO);
+    assert_eq!(read_all(&log), expected);
 }
 
 #[test]

@@ -39,29 +39,40 @@ pub struct Server {
 impl Server {
     /// Starts and waits (30 s at most) until `GET /` answers; panics if the process exits.
     pub fn start(dir: &Path, extra: &[&str]) -> Server {
-        let (http, kafka) = (free_port(), free_port());
+        let mut s = Server::spawn(dir, (free_port(), free_port()), extra);
+        s.wait_ready();
+        s
+    }
+
+    /// Starts on the given (registry, Kafka) ports without waiting: the nodes of a new cluster
+    /// only become ready together, once a majority of them runs.
+    pub fn spawn(dir: &Path, (http, kafka): (u16, u16), extra: &[&str]) -> Server {
         let child = command(dir, http, kafka, extra)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn charter");
-        let mut s = Server {
+        Server {
             child,
             base: format!("http://127.0.0.1:{http}"),
             kafka: format!("127.0.0.1:{kafka}"),
-        };
+        }
+    }
+
+    /// Waits (30 s at most) until `GET /` answers; panics if the process exits.
+    pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = reqwest::blocking::Client::new();
         while Instant::now() < deadline {
-            if let Ok(Some(status)) = s.child.try_wait() {
+            if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("charter serve exited during start: {status}");
             }
             if client
-                .get(&s.base)
+                .get(&self.base)
                 .send()
                 .is_ok_and(|r| r.status().is_success())
             {
-                return s;
+                return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
