@@ -147,6 +147,65 @@ fn three_nodes_form_one_quorum_and_survive_the_loss_of_its_leader() {
 }
 
 #[test]
+fn a_voter_whose_data_dir_was_wiped_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let cluster_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let nodes: Vec<Node> = (1..=3)
+        .map(|id| Node {
+            id,
+            ports: (free_port(), free_port()),
+            dir: root.path().join(format!("n{id}")),
+        })
+        .collect();
+    let voters = (1..=3)
+        .map(|id| format!("{id}@127.0.0.1:{}", cluster_ports[id - 1]))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut servers: Vec<Server> = nodes.iter().map(|n| start(n, &voters)).collect();
+    for s in servers.iter_mut() {
+        s.wait_ready();
+    }
+    // Every node has recorded its directory incarnation in the controller's log.
+    let members = format!("http://127.0.0.1:{}/controller/members", cluster_ports[0]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let m: Value = reqwest::blocking::get(&members).unwrap().json().unwrap();
+        if m["incarnations"].as_object().is_some_and(|i| i.len() == 3) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "incarnations not recorded: {m}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Node 3 loses its disk and comes back empty: refused, with what to do.
+    servers.pop().unwrap().kill9();
+    std::fs::remove_dir_all(&nodes[2].dir).unwrap();
+    let out = serve::command(
+        &nodes[2].dir,
+        nodes[2].ports.0,
+        nodes[2].ports.1,
+        &["--node-id", "3", "--voters", &voters],
+    )
+    .output()
+    .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already took part in cluster"), "{err}");
+
+    // The other two still commit registry writes.
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/subjects/after-value/versions", servers[1].base))
+        .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+        .body(r#"{"schema": "{\"type\": \"string\"}"}"#)
+        .send()
+        .unwrap();
+    assert!(resp.status().is_success(), "{:?}", resp.text());
+    for s in servers {
+        s.stop();
+    }
+}
+
+#[test]
 fn one_node_without_cluster_flags_is_its_own_quorum() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path(), &[]);

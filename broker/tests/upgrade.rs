@@ -64,10 +64,12 @@ fn check(server: &Server) {
     }
     let config = get(&server.base, "/config/users-value").unwrap();
     assert_eq!(config["compatibilityLevel"], "FULL");
+    // The Kafka cluster id the 0.1.0 broker kept stays the cluster's id, and the registry
+    // names it as Confluent's does (0.1.0's registry reported an id of its own here).
     let meta = get(&server.base, "/v1/metadata/id").unwrap();
     assert_eq!(
         meta["scope"]["clusters"]["kafka-cluster"],
-        "f8a5dde698da4335910d50ae099d0ebd"
+        "3445fab621584c51bebe30"
     );
 
     let topic: Value = serde_json::from_str(&cli(
@@ -143,6 +145,9 @@ fn a_sled_data_dir_upgrades_in_place() {
     check(&server);
     assert!(data.join("registry.sled-imported").exists());
     assert!(data.join("broker-meta.sled-imported").exists());
+    // The registry now lives in the controller's log; its journal was imported once.
+    assert!(data.join("registry-journal.imported").exists());
+    assert!(!data.join("registry-journal").exists());
     server.stop();
 
     // The second start reads the journals only, and new ids continue after the old ones.

@@ -118,12 +118,17 @@ pub enum StartError {
     #[error(transparent)]
     Identity(#[from] IdentityError),
     #[error(
-        "node {node_id}'s controller log in {dir} is empty, but the node is configured as a voter \
-         of an existing cluster: its log was wiped. A voter that lost its log must not vote again; \
-         restore the directory, or remove node {node_id} from the voters and re-add it as a \
-         learner with an empty data dir (learner re-add is not supported yet)"
+        "node {node_id}'s controller log in {dir} is empty, but node {node_id} already took part \
+         in cluster {cluster}: its log was wiped. A voter that lost its log must not vote again \
+         (it could help elect a leader without acknowledged entries). Restore the directory from \
+         a backup; re-adding a node under a new data dir (remove it from the voters, add it back \
+         as a learner) is not supported yet"
     )]
-    WipedLog { node_id: NodeId, dir: PathBuf },
+    WipedLog {
+        node_id: NodeId,
+        dir: PathBuf,
+        cluster: String,
+    },
     #[error(transparent)]
     Log(#[from] log_store::OpenError),
     #[error(transparent)]
@@ -282,8 +287,11 @@ impl Controller {
             return Err(StartError::WipedLog {
                 node_id,
                 dir: dir.clone(),
+                cluster: identity.cluster_id.clone().unwrap_or_default(),
             });
         }
+        // An empty log among several voters: the peers say whether this node is new.
+        let must_confirm = log.is_pristine() && voters.len() > 1;
         let mut sm = StateMachine::open(&dir.join("sm"))?;
         if let Some(a) = applier {
             sm = sm.with_applier(a);
@@ -306,6 +314,7 @@ impl Controller {
             .build()
             .map_err(|e| StartError::Runtime(format!("http client: {e}")))?;
         let bootstrap_id = config.bootstrap_cluster_id.clone();
+        let probe_client = client.clone();
 
         let (ready_tx, ready_rx) = mpsc::channel::<Result<Started, StartError>>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -347,15 +356,12 @@ impl Controller {
                             return;
                         }
                     };
-                    let raft = match Raft::new(node_id, raft_config, network, log, sm).await {
-                        Ok(r) => r,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(StartError::Runtime(e.to_string())));
-                            return;
-                        }
-                    };
+                    let shared = Arc::new(transport::Shared {
+                        raft: std::sync::OnceLock::new(),
+                        applied: applied.clone(),
+                    });
                     let (server_stop_tx, server_stop_rx) = oneshot::channel::<()>();
-                    let app = transport::router(raft.clone());
+                    let app = transport::router(shared.clone());
                     let server = tokio::spawn(async move {
                         let r = axum::serve(listener, app)
                             .with_graceful_shutdown(async {
@@ -366,6 +372,24 @@ impl Controller {
                             tracing::error!(error = %e, "cluster listener stopped");
                         }
                     });
+                    let started = async {
+                        if must_confirm {
+                            confirm_new(node_id, &voters, &probe_client, &data_dir).await?;
+                        }
+                        Raft::new(node_id, raft_config, network, log, sm)
+                            .await
+                            .map_err(|e| StartError::Runtime(e.to_string()))
+                    };
+                    let raft = match started.await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            let _ = server_stop_tx.send(());
+                            let _ = server.await;
+                            return;
+                        }
+                    };
+                    let _ = shared.raft.set(raft.clone());
                     let lowest = voters.keys().next().copied();
                     if new_cluster && lowest == Some(node_id) {
                         initialize(&raft, voters).await;
@@ -376,6 +400,7 @@ impl Controller {
                         identity,
                         data_dir,
                         bootstrap_id,
+                        probe_client,
                     ));
                     let started = Started {
                         raft: raft.clone(),
@@ -597,16 +622,64 @@ async fn bootstrap_loop(
     mut identity: NodeIdentity,
     dir: PathBuf,
     bootstrap_id: Option<String>,
+    client: reqwest::Client,
 ) {
     let mut metrics = raft.metrics();
     let mut proposed_in_term = None;
+    let joining = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let incarnation = identity.incarnation.to_string();
     loop {
         let m = metrics.borrow_and_update().clone();
-        let cluster_id = applied
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .cluster_id
-            .clone();
+        let (cluster_id, recorded) = {
+            let st = applied.read().unwrap_or_else(|p| p.into_inner());
+            (st.cluster_id.clone(), st.incarnations.get(&m.id).cloned())
+        };
+        match recorded {
+            Some(r) if r != incarnation => {
+                tracing::error!(
+                    recorded = %r, mine = %incarnation,
+                    "controller: stopping: the cluster knows this node id under another \
+                     directory incarnation (this data dir is not the one that joined)"
+                );
+                if let Err(e) = raft.shutdown().await {
+                    tracing::warn!(error = %e, "raft shutdown");
+                }
+                return;
+            }
+            Some(_) => {}
+            None if cluster_id.is_some()
+                && m.current_leader.is_some()
+                && !joining.swap(true, std::sync::atomic::Ordering::SeqCst) =>
+            {
+                // Record this node's incarnation, through the leader; retried until applied.
+                let cmd = MetadataCommand::NodeJoined {
+                    node_id: m.id,
+                    incarnation: incarnation.clone(),
+                };
+                let (r, c, flag) = (raft.clone(), client.clone(), joining.clone());
+                let leader_addr = m
+                    .current_leader
+                    .and_then(|l| m.membership_config.membership().get_node(&l).cloned())
+                    .map(|n| n.addr);
+                let me_leading = m.state == ServerState::Leader;
+                tokio::spawn(async move {
+                    let res = match (me_leading, leader_addr) {
+                        (true, _) => propose_here(&r, cmd).await.map(|_| ()),
+                        (false, Some(addr)) => {
+                            transport::forward(&c, &addr, &cmd, std::time::Duration::from_secs(5))
+                                .await
+                                .map(|_| ())
+                        }
+                        (false, None) => Ok(()),
+                    };
+                    if let Err(e) = res {
+                        tracing::debug!(error = %e, "controller: recording this node's incarnation");
+                    }
+                    flag.store(false, std::sync::atomic::Ordering::SeqCst);
+                });
+            }
+            None => {}
+        }
         match cluster_id {
             Some(c) if identity.cluster_id.as_deref() != Some(c.as_str()) => {
                 if let Err(e) = record(&mut identity, &dir, &c).await {
@@ -636,9 +709,70 @@ async fn bootstrap_loop(
             }
             None => {}
         }
-        if metrics.changed().await.is_err() {
-            return;
+        // A failed proposal is retried at the next change, or within a second on an idle
+        // cluster.
+        tokio::select! {
+            changed = metrics.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
         }
+    }
+}
+
+/// Before a node with an empty log takes part in a multi-voter cluster: asks the other voters
+/// whether the cluster already knows this node id. If any does, this node took part before
+/// and lost its log: refused, because a voter that forgot what it acknowledged could elect a
+/// leader without committed entries. The node goes on when the leader (whose applied state
+/// is the cluster's) does not know it, or when every other voter is as new as it is (a new
+/// cluster). Otherwise it waits, since a voter that cannot yet tell must not vote.
+async fn confirm_new(
+    node_id: NodeId,
+    voters: &BTreeMap<NodeId, ClusterNode>,
+    client: &reqwest::Client,
+    dir: &Path,
+) -> Result<(), StartError> {
+    let peers: Vec<&ClusterNode> = voters
+        .iter()
+        .filter(|(id, _)| **id != node_id)
+        .map(|(_, n)| n)
+        .collect();
+    let mut said = tokio::time::Instant::now();
+    loop {
+        let mut answers = Vec::new();
+        for p in &peers {
+            if let Ok(m) =
+                transport::fetch_members(client, &p.addr, std::time::Duration::from_secs(1)).await
+            {
+                answers.push(m);
+            }
+        }
+        if let Some(m) = answers
+            .iter()
+            .find(|m| m.incarnations.contains_key(&node_id))
+        {
+            return Err(StartError::WipedLog {
+                node_id,
+                dir: dir.to_path_buf(),
+                cluster: m.cluster_id.clone().unwrap_or_default(),
+            });
+        }
+        let leader_knows_not = answers.iter().any(|m| m.leader);
+        let all_new = answers.len() == peers.len()
+            && answers
+                .iter()
+                .all(|m| m.cluster_id.is_none() && m.incarnations.is_empty());
+        if leader_knows_not || all_new {
+            return Ok(());
+        }
+        if said.elapsed() >= std::time::Duration::from_secs(5) {
+            said = tokio::time::Instant::now();
+            tracing::info!(
+                answered = answers.len(),
+                of = peers.len(),
+                "controller: this node's log is empty; waiting for the other voters to confirm \
+                 it is new to the cluster"
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
 }
 

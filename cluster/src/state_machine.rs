@@ -50,6 +50,9 @@ pub struct AppliedState {
     /// The first applied [`MetadataCommand::Bootstrap`]'s cluster id.
     #[serde(default)]
     pub cluster_id: Option<String>,
+    /// Each node's directory incarnation, from its first [`MetadataCommand::NodeJoined`].
+    #[serde(default)]
+    pub incarnations: BTreeMap<NodeId, String>,
     /// Applied (not rejected) commands by log index: the history owners rebuild from after a
     /// snapshot (the metadata image will replace most of it).
     pub commands: BTreeMap<u64, MetadataCommand>,
@@ -297,10 +300,19 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             match entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(cmd) => {
-                    if let MetadataCommand::Bootstrap { cluster_id } = &cmd {
-                        if st.cluster_id.is_none() {
+                    match &cmd {
+                        MetadataCommand::Bootstrap { cluster_id } if st.cluster_id.is_none() => {
                             st.cluster_id = Some(cluster_id.clone());
                         }
+                        MetadataCommand::NodeJoined {
+                            node_id,
+                            incarnation,
+                        } => {
+                            st.incarnations
+                                .entry(*node_id)
+                                .or_insert_with(|| incarnation.clone());
+                        }
+                        _ => {}
                     }
                     let verdict = match &self.applier {
                         Some(a) => a.apply(index, &cmd),

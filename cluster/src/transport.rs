@@ -6,7 +6,9 @@
 //! Bodies are bounded ([`MAX_BODY`]); a body that is not the expected JSON gets `400`, one over
 //! the bound `413`, never a panic. `GET /controller/quorum` answers the node's
 //! [`QuorumView`] (operators ask the leader's); `POST /controller/propose` takes a command
-//! forwarded by a node that does not lead.
+//! forwarded by a node that does not lead; `GET /controller/members` answers the cluster id
+//! and the incarnations the node applied (served before openraft runs: a starting node asks
+//! its peers whether it is new, see `controller.rs`).
 //!
 //! Client: [`Network`] (openraft's `RaftNetworkFactory`) hands out one [`Connection`] per
 //! target, all sharing one reqwest client (pooled keep-alive connections). Each RPC runs under
@@ -15,6 +17,8 @@
 //! node it cannot reach), a timeout is `Timeout`, anything else (an error status, a body it
 //! cannot decode) is `Network`, and a Raft error in the answer is `RemoteError`.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -36,6 +40,7 @@ use serde::Serialize;
 
 use crate::controller::ProposeError;
 use crate::quorum::QuorumView;
+use crate::state_machine::AppliedState;
 use crate::types::{ClusterNode, MetadataCommand, MetadataResponse, NodeId, TypeConfig};
 
 /// The largest request body the server reads. Snapshot chunks are at most
@@ -49,16 +54,86 @@ const MAX_RESPONSE: usize = 1024 * 1024;
 
 type Rpc<T, E = RaftError<NodeId>> = Result<T, RPCError<NodeId, ClusterNode, E>>;
 
-/// The server side: routes for `raft`.
-pub fn router(raft: Raft<TypeConfig>) -> axum::Router {
+/// What the server serves from: the applied state at once, openraft once it runs (the
+/// listener starts first, so that nodes starting together can ask each other who they are
+/// before any of them votes).
+pub struct Shared {
+    pub raft: std::sync::OnceLock<Raft<TypeConfig>>,
+    pub applied: Arc<RwLock<AppliedState>>,
+}
+
+type Server = State<Arc<Shared>>;
+
+/// The server side.
+pub fn router(shared: Arc<Shared>) -> axum::Router {
     axum::Router::new()
         .route("/raft/append", post(append))
         .route("/raft/vote", post(vote))
         .route("/raft/snapshot", post(snapshot))
         .route("/controller/quorum", get(quorum))
         .route("/controller/propose", post(propose))
+        .route("/controller/members", get(members))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(raft)
+        .with_state(shared)
+}
+
+/// openraft, or `503` while it is not running yet.
+fn raft(shared: &Shared) -> Result<&Raft<TypeConfig>, Response> {
+    shared.raft.get().ok_or_else(|| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the controller is starting",
+        )
+            .into_response()
+    })
+}
+
+/// Who a node knows: the cluster id and each node's incarnation it applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Members {
+    pub cluster_id: Option<String>,
+    pub incarnations: BTreeMap<NodeId, String>,
+    /// True when the answering node leads (its applied state is the cluster's latest).
+    pub leader: bool,
+}
+
+async fn members(State(shared): Server) -> Response {
+    let (cluster_id, incarnations) = {
+        let st = shared.applied.read().unwrap_or_else(|p| p.into_inner());
+        (st.cluster_id.clone(), st.incarnations.clone())
+    };
+    let leader = shared
+        .raft
+        .get()
+        .is_some_and(|r| r.metrics().borrow().state == openraft::ServerState::Leader);
+    answer(&Members {
+        cluster_id,
+        incarnations,
+        leader,
+    })
+}
+
+/// Asks the node at `addr` whom it knows (`GET /controller/members`).
+pub async fn fetch_members(
+    client: &reqwest::Client,
+    addr: &str,
+    timeout: Duration,
+) -> Result<Members, String> {
+    let url = format!("http://{addr}/controller/members");
+    let resp = client
+        .get(&url)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !resp.status().is_success() {
+        return Err(format!("{url}: {}", resp.status()));
+    }
+    let body = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+    if body.len() > MAX_RESPONSE {
+        return Err(format!("{url}: response too large"));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))
 }
 
 fn decode<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
@@ -80,21 +155,33 @@ fn answer<T: Serialize>(r: &T) -> Response {
     }
 }
 
-async fn append(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> Response {
+async fn append(State(shared): Server, body: Bytes) -> Response {
+    let raft = match raft(&shared) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
     match decode::<AppendEntriesRequest<TypeConfig>>(&body) {
         Ok(req) => answer(&raft.append_entries(req).await),
         Err(r) => r,
     }
 }
 
-async fn vote(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> Response {
+async fn vote(State(shared): Server, body: Bytes) -> Response {
+    let raft = match raft(&shared) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
     match decode::<VoteRequest<NodeId>>(&body) {
         Ok(req) => answer(&raft.vote(req).await),
         Err(r) => r,
     }
 }
 
-async fn snapshot(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> Response {
+async fn snapshot(State(shared): Server, body: Bytes) -> Response {
+    let raft = match raft(&shared) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
     match decode::<InstallSnapshotRequest<TypeConfig>>(&body) {
         Ok(req) if req.data.len() as u64 > SNAPSHOT_CHUNK => (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -106,16 +193,23 @@ async fn snapshot(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> Response
     }
 }
 
-async fn quorum(State(raft): State<Raft<TypeConfig>>) -> Response {
-    answer(&QuorumView::of(&raft))
+async fn quorum(State(shared): Server) -> Response {
+    match raft(&shared) {
+        Ok(raft) => answer(&QuorumView::of(raft)),
+        Err(r) => r,
+    }
 }
 
 /// A command forwarded by a node that does not lead; proposed here only (never forwarded
 /// again, so a stale leader hint cannot make a loop). Answers `Result<MetadataResponse,
 /// ProposeError>` as JSON.
-async fn propose(State(raft): State<Raft<TypeConfig>>, body: Bytes) -> Response {
+async fn propose(State(shared): Server, body: Bytes) -> Response {
+    let raft = match raft(&shared) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
     match decode::<MetadataCommand>(&body) {
-        Ok(cmd) => answer(&crate::controller::propose_here(&raft, cmd).await),
+        Ok(cmd) => answer(&crate::controller::propose_here(raft, cmd).await),
         Err(r) => r,
     }
 }

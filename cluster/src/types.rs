@@ -33,6 +33,13 @@ pub enum MetadataCommand {
     /// Names the cluster. Proposed by a leader that finds none applied; only the first one
     /// applied counts, so racing proposals (two leaders in turn) agree on one id.
     Bootstrap { cluster_id: String },
+    /// A node's directory incarnation, recorded once it first took part: a later start of
+    /// that node id with another incarnation is a node whose data dir was wiped, and is
+    /// refused (its empty log must not vote).
+    NodeJoined {
+        node_id: NodeId,
+        incarnation: String,
+    },
     /// A registry command batch, encoded by the registry.
     Registry(Vec<u8>),
     /// A topic command, encoded by the broker.

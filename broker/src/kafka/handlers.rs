@@ -382,6 +382,33 @@ fn describe_cluster(broker: &Broker, req: DescribeClusterRequest) -> DescribeClu
     resp
 }
 
+/// How long a produce that failed validation waits for this node to apply what the
+/// controller leader has (a schema registered through another node a moment ago).
+const VALIDATION_CATCH_UP: Duration = Duration::from_secs(2);
+
+/// Validates; a failure is final only once this node's registry has applied what the
+/// controller leader had: a record framed with an id registered through another node an
+/// instant ago must not be rejected because this node is a few entries behind.
+async fn validate_caught_up(
+    broker: &Broker,
+    topic: &str,
+    rules: &validate::TopicRules,
+    records: &[u8],
+) -> Result<(), Vec<RecordError>> {
+    let first = validate::validate(&broker.registry, topic, rules, records);
+    let (Err(_), Some(controller)) = (&first, &broker.controller) else {
+        return first;
+    };
+    let before = broker.registry.last_applied_batch();
+    if let Err(e) = controller.wait_caught_up(VALIDATION_CATCH_UP).await {
+        tracing::debug!(error = %e, "validation: could not catch up with the controller");
+    }
+    if broker.registry.last_applied_batch() == before {
+        return first;
+    }
+    validate::validate(&broker.registry, topic, rules, records)
+}
+
 async fn produce(broker: &Broker, version: i16, req: ProduceRequest) -> ProduceResponse {
     let mut resp = ProduceResponse::default();
     let mut to_sync = Vec::new();
@@ -406,7 +433,7 @@ async fn produce(broker: &Broker, version: i16, req: ProduceRequest) -> ProduceR
                     let verdict = if rules.is_empty() {
                         Ok(())
                     } else {
-                        validate::validate(&broker.registry, &name, &rules, &records)
+                        validate_caught_up(broker, &name, &rules, &records).await
                     };
                     match verdict {
                         Ok(()) => append(Some(log), records, &mut pr, &mut to_sync),
