@@ -278,19 +278,28 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         cluster_listen: a.cluster_listen.clone(),
         voters: a.voters.clone(),
     };
-    let controller_config =
-        node::controller_config(&a.data_dir, &flags, Some(broker.cluster_id.clone()))
-            .map_err(anyhow::Error::msg)?;
+    let controller_config = node::controller_config(
+        &a.data_dir,
+        &flags,
+        Some(broker.cluster_id.clone()),
+        a.storage.recovery(),
+    )
+    .map_err(anyhow::Error::msg)?;
     let applier: Arc<dyn charter_cluster::Applier> =
         Arc::new(node::RegistryApplier(registry.clone()));
-    let controller = Arc::new(
-        tokio::task::spawn_blocking(move || {
-            Controller::start_with(controller_config, Some(applier))
-        })
-        .await
-        .context("starting the controller")?
-        .context("starting the controller")?,
-    );
+    // A node with an empty log among several voters waits in `start` until its peers
+    // confirm it is new; a shutdown signal may end that wait.
+    let starting = tokio::task::spawn_blocking(move || {
+        Controller::start_with(controller_config, Some(applier))
+    });
+    let controller = tokio::select! {
+        started = starting => Arc::new(
+            started.context("starting the controller")?.with_context(|| {
+                format!("starting the controller in {}{DAMAGE_HINT}", a.data_dir.display())
+            })?,
+        ),
+        () = shutdown_signal() => return Ok(()),
+    };
     registry.attach_log(Arc::new(node::ControllerLog(controller.clone())));
     let joined = async {
         let id = node::wait_for_cluster_id(&controller).await;
@@ -304,6 +313,15 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     };
+    // Entries the operator gave up (--accept-damaged-stores) may have created schema ids: the
+    // log's watermark kept the next id as acknowledged, and ids continue after it.
+    if let Some((loss, next_id)) = controller.accepted_loss() {
+        tracing::warn!(%loss, next_id, "the controller log lost acknowledged entries; schema ids continue after the largest ever acknowledged");
+        registry
+            .raise_next_id(i32::try_from(next_id).unwrap_or(i32::MAX))
+            .await
+            .context("raising the next schema id after an accepted loss")?;
+    }
     // A data dir of a release before the cluster kept the registry in its own journal.
     registry
         .import_standalone(&a.data_dir, a.storage.recovery())

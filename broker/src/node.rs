@@ -42,6 +42,7 @@ pub fn controller_config(
     data_dir: &Path,
     flags: &ClusterFlags,
     bootstrap_cluster_id: Option<String>,
+    recovery: charter_journal::Recovery,
 ) -> Result<ControllerConfig, String> {
     let node_id = NodeId::try_from(flags.node_id)
         .map_err(|_| format!("--node-id {} must not be negative", flags.node_id))?;
@@ -86,6 +87,7 @@ pub fn controller_config(
         voters,
         expect: Expect::NewOrExisting,
         bootstrap_cluster_id,
+        recovery,
         tuning: Default::default(),
     })
 }
@@ -121,6 +123,13 @@ impl Applier for RegistryApplier {
         match cmd {
             MetadataCommand::Registry(bytes) => self.0.apply_replicated(index, bytes),
             _ => Ok(()),
+        }
+    }
+
+    fn mark(&self, cmd: &MetadataCommand) -> u64 {
+        match cmd {
+            MetadataCommand::Registry(bytes) => charter_registry::replicated::next_id_after(bytes),
+            _ => 0,
         }
     }
 
@@ -180,7 +189,13 @@ mod tests {
 
     #[test]
     fn without_voters_a_node_is_its_own_quorum_on_an_ephemeral_port() {
-        let c = controller_config(Path::new("/d"), &flags(1, None, None), None).unwrap();
+        let c = controller_config(
+            Path::new("/d"),
+            &flags(1, None, None),
+            None,
+            Default::default(),
+        )
+        .unwrap();
         assert_eq!(c.node_id, 1);
         assert_eq!(c.cluster_listen, "127.0.0.1:0");
         assert_eq!(c.voters.0.len(), 1);
@@ -190,16 +205,29 @@ mod tests {
     #[test]
     fn with_voters_the_listener_defaults_to_the_nodes_own_entry() {
         let v = "1@127.0.0.1:9101,2@127.0.0.1:9102,3@127.0.0.1:9103";
-        let c = controller_config(Path::new("/d"), &flags(2, None, Some(v)), None).unwrap();
+        let c = controller_config(
+            Path::new("/d"),
+            &flags(2, None, Some(v)),
+            None,
+            Default::default(),
+        )
+        .unwrap();
         assert_eq!(c.cluster_listen, "127.0.0.1:9102");
         let c = controller_config(
             Path::new("/d"),
             &flags(2, Some("0.0.0.0:9102"), Some(v)),
             None,
+            Default::default(),
         )
         .unwrap();
         assert_eq!(c.cluster_listen, "0.0.0.0:9102");
-        let e = controller_config(Path::new("/d"), &flags(4, None, Some(v)), None).unwrap_err();
+        let e = controller_config(
+            Path::new("/d"),
+            &flags(4, None, Some(v)),
+            None,
+            Default::default(),
+        )
+        .unwrap_err();
         assert!(e.contains("not in --voters"), "{e}");
     }
 }

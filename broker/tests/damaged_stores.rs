@@ -72,8 +72,8 @@ fn a_truncated_registry_log_is_refused_and_ids_never_go_back() {
     }
     server.stop();
 
-    // The registry's log loses 70% of its bytes.
-    let log = log_file(&dir.path().join("registry-journal"));
+    // The registry's log (the controller's, in `charter serve`) loses 70% of its bytes.
+    let log = log_file(&dir.path().join("controller/log"));
     let len = std::fs::metadata(&log).unwrap().len();
     std::fs::OpenOptions::new()
         .write(true)

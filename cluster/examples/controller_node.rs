@@ -56,6 +56,7 @@ fn parse(args: Vec<String>) -> Result<ControllerConfig, String> {
         voters: voters.ok_or("--voters is required")?,
         expect,
         bootstrap_cluster_id: None,
+        recovery: Default::default(),
         tuning: Default::default(),
     })
 }

@@ -89,6 +89,8 @@ pub struct ControllerConfig {
     /// The cluster id a leader proposes when none is committed yet: an upgraded single-node
     /// data dir keeps the id its clients know; `None` makes a fresh one.
     pub bootstrap_cluster_id: Option<String>,
+    /// Whether a damaged log is refused (the default) or its readable prefix kept.
+    pub recovery: charter_journal::Recovery,
     pub tuning: Tuning,
 }
 
@@ -158,6 +160,13 @@ pub enum ProposeError {
     /// commit. Commands must carry preconditions (next id, next version) to be retried safely.
     #[error("the controller stopped: {0}")]
     Stopped(String),
+    /// Not proposed, nothing written (the leader's disk is nearly full): retrying soon will
+    /// not help.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The leader's Raft stopped on a storage error: it answers nothing until restarted.
+    #[error("the controller failed: {0}")]
+    Fatal(String),
 }
 
 /// How long [`Controller::submit`] keeps trying (an election takes 1–2 s).
@@ -170,11 +179,13 @@ const SUBMIT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 pub(crate) async fn propose_on(
     raft: &Raft<TypeConfig>,
     handle: &tokio::runtime::Handle,
+    dir: &Path,
     cmd: MetadataCommand,
 ) -> Result<MetadataResponse, ProposeError> {
     let raft = raft.clone();
+    let dir = dir.to_path_buf();
     handle
-        .spawn(async move { propose_here(&raft, cmd).await })
+        .spawn(async move { propose_here(&raft, &dir, cmd).await })
         .await
         .map_err(|e| ProposeError::Stopped(e.to_string()))?
 }
@@ -182,8 +193,19 @@ pub(crate) async fn propose_on(
 /// Proposes `cmd` on the current runtime (the controller's own).
 pub(crate) async fn propose_here(
     raft: &Raft<TypeConfig>,
+    dir: &Path,
     cmd: MetadataCommand,
 ) -> Result<MetadataResponse, ProposeError> {
+    // openraft treats a failed log write as fatal (its Raft stops until a restart), so a
+    // leader refuses to propose on a nearly full disk instead of letting ENOSPC reach it.
+    if let Some(free) = free_bytes(dir) {
+        if free < MIN_FREE_BYTES {
+            return Err(ProposeError::Refused(format!(
+                "only {free} bytes free under {} (at least {MIN_FREE_BYTES} are kept free)",
+                dir.display()
+            )));
+        }
+    }
     match raft.client_write(cmd).await {
         Ok(r) => Ok(r.data),
         Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
@@ -192,7 +214,25 @@ pub(crate) async fn propose_here(
                 leader_addr: f.leader_node.map(|n| n.addr),
             })
         }
+        Err(RaftError::Fatal(e)) => Err(ProposeError::Fatal(e.to_string())),
         Err(e) => Err(ProposeError::Stopped(e.to_string())),
+    }
+}
+
+/// Free space a leader keeps on the controller's disk before it proposes anything.
+pub const MIN_FREE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Bytes available to this process on the filesystem holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs only writes the struct it is given; `path` is a valid C string.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(path.as_ptr(), &mut st) != 0 {
+            return None;
+        }
+        Some(st.f_bavail as u64 * st.f_frsize as u64)
     }
 }
 
@@ -215,6 +255,14 @@ pub struct ControllerMetrics {
 pub struct Controller {
     node_id: NodeId,
     raft: Raft<TypeConfig>,
+    /// The controller's data dir (its free space is checked before proposing).
+    dir: PathBuf,
+    /// The loss the operator accepted when the log was opened, and the owner's mark.
+    accepted_loss: Option<(String, u64)>,
+    /// The committed index the log held at start: what a lone voter must have applied.
+    committed_at_start: Option<u64>,
+    /// True when this node is the only voter.
+    lone_voter: bool,
     /// For operator queries to the leader (openraft's own client lives in its network).
     client: reqwest::Client,
     handle: tokio::runtime::Handle,
@@ -282,7 +330,20 @@ impl Controller {
             )));
         }
         let identity = NodeIdentity::open(dir, node_id, config.expect)?;
-        let log = LogStore::open(&dir.join("log"), LogStoreOptions::default())?;
+        let mut log = LogStore::open_with(
+            &dir.join("log"),
+            LogStoreOptions::default(),
+            config.recovery,
+        )?;
+        if let Some(a) = &applier {
+            log = log.with_marker(a.clone());
+        }
+        let accepted_loss = match log.accepted_loss() {
+            (Some(loss), mark) => Some((loss.to_string(), mark)),
+            (None, _) => None,
+        };
+        let committed_at_start = log.committed_index();
+        let lone_voter = voters.len() == 1;
         if config.expect == Expect::Existing && log.is_pristine() {
             return Err(StartError::WipedLog {
                 node_id,
@@ -293,7 +354,7 @@ impl Controller {
         // An empty log among several voters: the peers say whether this node is new.
         let must_confirm = log.is_pristine() && voters.len() > 1;
         let mut sm = StateMachine::open(&dir.join("sm"))?;
-        if let Some(a) = applier {
+        if let Some(a) = applier.clone() {
             sm = sm.with_applier(a);
         }
         if let (Some(found), Some(committed)) = (&identity.cluster_id, &sm.state().cluster_id) {
@@ -359,6 +420,7 @@ impl Controller {
                     let shared = Arc::new(transport::Shared {
                         raft: std::sync::OnceLock::new(),
                         applied: applied.clone(),
+                        dir: data_dir.clone(),
                     });
                     let (server_stop_tx, server_stop_rx) = oneshot::channel::<()>();
                     let app = transport::router(shared.clone());
@@ -436,6 +498,10 @@ impl Controller {
         Ok(Controller {
             node_id,
             raft: started.raft,
+            dir: dir.clone(),
+            accepted_loss,
+            committed_at_start,
+            lone_voter,
             client,
             handle: started.handle,
             state,
@@ -448,7 +514,7 @@ impl Controller {
     /// Appends `cmd` to the controller log; answers its log index once this node (the
     /// leader) has applied it, which implies a majority has it durably.
     pub async fn propose(&self, cmd: MetadataCommand) -> Result<u64, ProposeError> {
-        propose_on(&self.raft, &self.handle, cmd)
+        propose_on(&self.raft, &self.handle, &self.dir, cmd)
             .await
             .map(|r| r.index)
     }
@@ -462,7 +528,7 @@ impl Controller {
         let deadline = tokio::time::Instant::now() + SUBMIT_TIMEOUT;
         let mut last;
         loop {
-            let attempt = match propose_on(&self.raft, &self.handle, cmd.clone()).await {
+            let attempt = match propose_on(&self.raft, &self.handle, &self.dir, cmd.clone()).await {
                 Err(ProposeError::NotLeader {
                     leader_addr: Some(addr),
                     ..
@@ -474,6 +540,7 @@ impl Controller {
             };
             match attempt {
                 Ok(r) => return Ok(r),
+                Err(e @ (ProposeError::Refused(_) | ProposeError::Fatal(_))) => return Err(e),
                 Err(ProposeError::NotLeader { .. }) => last = "no controller leader".into(),
                 Err(ProposeError::Stopped(e)) => last = e,
             }
@@ -521,11 +588,17 @@ impl Controller {
     /// a node serves after this includes every write acknowledged before it started.
     pub async fn wait_caught_up(&self, timeout: std::time::Duration) -> Result<u64, String> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let target = loop {
-            match self.quorum(std::time::Duration::from_secs(1)).await {
-                Ok(v) => break v.applied_index.unwrap_or(0),
-                Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        // A lone voter needs no leader to know what is committed: what its log recorded as
+        // committed (it serves reads even when it cannot write a vote, as on a full disk).
+        let target = if self.lone_voter && !self.local_quorum().from_leader {
+            self.committed_at_start.unwrap_or(0)
+        } else {
+            loop {
+                match self.quorum(std::time::Duration::from_secs(1)).await {
+                    Ok(v) => break v.applied_index.unwrap_or(0),
+                    Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                }
             }
         };
         let mut metrics = self.raft.metrics();
@@ -542,6 +615,12 @@ impl Controller {
                 "not caught up with index {target} within {timeout:?}"
             )),
         }
+    }
+
+    /// The loss the operator accepted when this node's log was opened, with the largest mark
+    /// ever acknowledged (the registry's next schema id): what must be restored first.
+    pub fn accepted_loss(&self) -> Option<(&str, u64)> {
+        self.accepted_loss.as_ref().map(|(l, m)| (l.as_str(), *m))
     }
 
     /// The committed cluster id, once there is one.
@@ -656,7 +735,7 @@ async fn bootstrap_loop(
                     node_id: m.id,
                     incarnation: incarnation.clone(),
                 };
-                let (r, c, flag) = (raft.clone(), client.clone(), joining.clone());
+                let (r, c, flag, d) = (raft.clone(), client.clone(), joining.clone(), dir.clone());
                 let leader_addr = m
                     .current_leader
                     .and_then(|l| m.membership_config.membership().get_node(&l).cloned())
@@ -664,7 +743,7 @@ async fn bootstrap_loop(
                 let me_leading = m.state == ServerState::Leader;
                 tokio::spawn(async move {
                     let res = match (me_leading, leader_addr) {
-                        (true, _) => propose_here(&r, cmd).await.map(|_| ()),
+                        (true, _) => propose_here(&r, &d, cmd).await.map(|_| ()),
                         (false, Some(addr)) => {
                             transport::forward(&c, &addr, &cmd, std::time::Duration::from_secs(5))
                                 .await
@@ -878,6 +957,7 @@ mod tests {
             voters: "1@127.0.0.1:1".parse().unwrap(),
             expect: Expect::NewOrExisting,
             bootstrap_cluster_id: None,
+            recovery: Default::default(),
             tuning: Tuning::default(),
         })
         .err()
@@ -895,6 +975,7 @@ mod tests {
             voters: "1@127.0.0.1:1".parse().unwrap(),
             expect: Expect::NewOrExisting,
             bootstrap_cluster_id: None,
+            recovery: Default::default(),
             tuning: Tuning::default(),
         };
         let c = Controller::start(config.clone()).expect("first start");
@@ -928,7 +1009,8 @@ mod tests {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
             match rt.block_on(c.propose(MetadataCommand::Noop)) {
-                Err(ProposeError::Stopped(_)) => break,
+                Err(ProposeError::Stopped(_) | ProposeError::Fatal(_)) => break,
+                Err(e @ ProposeError::Refused(_)) => panic!("{e}"),
                 Ok(_) | Err(ProposeError::NotLeader { .. }) => {
                     assert!(std::time::Instant::now() < deadline, "still running");
                     std::thread::sleep(std::time::Duration::from_millis(50));
@@ -953,6 +1035,7 @@ mod tests {
             voters: "1@127.0.0.1:1".parse().unwrap(),
             expect: Expect::NewOrExisting,
             bootstrap_cluster_id: None,
+            recovery: Default::default(),
             tuning: Tuning::default(),
         };
         Controller::start(config.clone())

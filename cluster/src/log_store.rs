@@ -152,6 +152,12 @@ impl Default for LogStoreOptions {
 /// Openraft's `RaftLogStorage` on a journal. See the module docs.
 pub struct LogStore {
     journal: Arc<Journal>,
+    /// Gives each command's owner mark (the registry's next schema id after it), kept by the
+    /// journal's watermark so that even an operator's accepted loss cannot take it back.
+    marker: Option<Arc<dyn crate::state_machine::Applier>>,
+    /// What the open found: the loss the operator accepted, and the mark as acknowledged.
+    accepted_loss: Option<String>,
+    mark: u64,
     state: Arc<Mutex<State>>,
     options: LogStoreOptions,
     /// Records in the journal since its last compaction (snapshot included as one).
@@ -169,7 +175,17 @@ pub struct LogReader {
 impl LogStore {
     /// Opens (or creates) the log store in `dir`.
     pub fn open(dir: &Path, options: LogStoreOptions) -> Result<LogStore, OpenError> {
-        let (journal, replay) = Journal::open(dir)?;
+        LogStore::open_with(dir, options, charter_journal::Recovery::Strict)
+    }
+
+    /// [`LogStore::open`], with the operator's choice about a damaged journal.
+    pub fn open_with(
+        dir: &Path,
+        options: LogStoreOptions,
+        recovery: charter_journal::Recovery,
+    ) -> Result<LogStore, OpenError> {
+        let (journal, replay) = Journal::open_with(dir, recovery)?;
+        let (accepted_loss, mark) = (replay.accepted_loss.clone(), replay.mark);
         let damaged = |detail: String| OpenError::Damaged {
             path: dir.display().to_string(),
             detail,
@@ -213,6 +229,9 @@ impl LogStore {
             })?;
         Ok(LogStore {
             journal,
+            marker: None,
+            accepted_loss,
+            mark,
             state: Arc::new(Mutex::new(state)),
             options,
             records,
@@ -225,12 +244,34 @@ impl LogStore {
         lock(&self.state)
     }
 
+    /// Marks every appended command with `marker`'s [`crate::Applier::mark`].
+    pub fn with_marker(mut self, marker: Arc<dyn crate::state_machine::Applier>) -> LogStore {
+        self.marker = Some(marker);
+        self
+    }
+
+    /// The loss accepted at open (`Recovery::AcceptLoss`), if any, and the largest mark ever
+    /// acknowledged: what the owner must never go below.
+    pub fn accepted_loss(&self) -> (Option<&str>, u64) {
+        (self.accepted_loss.as_deref(), self.mark)
+    }
+
+    /// The committed index this log recorded (what a lone voter applies at start).
+    pub fn committed_index(&self) -> Option<u64> {
+        self.lock().committed.map(|l| l.index)
+    }
+
     /// Appends one record (not yet durable).
     fn write(&mut self, record: &impl Serialize) -> Result<(), StorageError> {
+        self.write_marked(record, 0)
+    }
+
+    /// Appends one record, raising the journal's owner mark to at least `mark`.
+    fn write_marked(&mut self, record: &impl Serialize, mark: u64) -> Result<(), StorageError> {
         let bytes = serde_json::to_vec(record)
             .map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Write, &e))?;
         self.journal
-            .append(&bytes)
+            .append_marked(&bytes, mark)
             .map_err(|e| io_error(ErrorSubject::Logs, ErrorVerb::Write, &e))?;
         self.records += 1;
         Ok(())
@@ -409,7 +450,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         for entry in entries {
-            self.write(&EntryRecord::Entry(&entry))?;
+            let mark = match (&self.marker, &entry.payload) {
+                (Some(m), openraft::EntryPayload::Normal(cmd)) => m.mark(cmd),
+                _ => 0,
+            };
+            self.write_marked(&EntryRecord::Entry(&entry), mark)?;
             self.lock().entries.insert(entry.log_id.index, entry);
         }
         // Readable now; durable (and openraft told) when the flusher's sync covers it.

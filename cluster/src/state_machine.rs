@@ -40,6 +40,12 @@ pub trait Applier: Send + Sync + 'static {
     /// The applied state was replaced (loaded from or installed as a snapshot): rebuild from
     /// `state.commands`. Entries after it are then applied one by one.
     fn reset(&self, state: &AppliedState);
+    /// A monotonic number the owner must never go below once `cmd` is acknowledged (the
+    /// registry's next schema id after it). The log's watermark keeps the largest, so that
+    /// an operator's accepted loss of log entries cannot take it back. 0: nothing to keep.
+    fn mark(&self, _cmd: &MetadataCommand) -> u64 {
+        0
+    }
 }
 
 /// What the state machine has applied.

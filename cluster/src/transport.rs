@@ -60,6 +60,8 @@ type Rpc<T, E = RaftError<NodeId>> = Result<T, RPCError<NodeId, ClusterNode, E>>
 pub struct Shared {
     pub raft: std::sync::OnceLock<Raft<TypeConfig>>,
     pub applied: Arc<RwLock<AppliedState>>,
+    /// The controller's data dir (proposals check its free space).
+    pub dir: std::path::PathBuf,
 }
 
 type Server = State<Arc<Shared>>;
@@ -209,7 +211,7 @@ async fn propose(State(shared): Server, body: Bytes) -> Response {
         Err(r) => return r,
     };
     match decode::<MetadataCommand>(&body) {
-        Ok(cmd) => answer(&crate::controller::propose_here(raft, cmd).await),
+        Ok(cmd) => answer(&crate::controller::propose_here(raft, &shared.dir, cmd).await),
         Err(r) => r,
     }
 }

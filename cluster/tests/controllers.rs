@@ -33,6 +33,7 @@ fn config(root: &Path, id: u64, addrs: &[String], expect: Expect) -> ControllerC
         expect,
         bootstrap_cluster_id: None,
         // Snapshot and purge often, so that a node that was down needs a snapshot.
+        recovery: Default::default(),
         tuning: Tuning {
             snapshot_every: 8,
             keep_below_snapshot: 2,

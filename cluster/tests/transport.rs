@@ -23,6 +23,7 @@ fn one_voter(dir: &std::path::Path) -> Controller {
         voters: "1@127.0.0.1:1".parse().unwrap(),
         expect: Expect::NewOrExisting,
         bootstrap_cluster_id: None,
+        recovery: Default::default(),
         tuning: Default::default(),
     })
     .expect("start");

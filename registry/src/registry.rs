@@ -367,6 +367,20 @@ impl Registry {
         }
     }
 
+    /// Makes sure no id below `floor` is handed out from now on (after an operator accepted
+    /// the loss of log entries that may have created ids up to it).
+    pub async fn raise_next_id(&self, floor: SchemaId) -> Result<(), RegistryError> {
+        retrying!(self.raise_next_id_once(floor))
+    }
+
+    async fn raise_next_id_once(&self, floor: SchemaId) -> Result<(), RegistryError> {
+        let w = self.writer().await;
+        if w.state.next_id() >= floor {
+            return Ok(());
+        }
+        self.commit(w, vec![Command::RaiseNextId { floor }]).await
+    }
+
     /// The log index of the last registry batch this node applied (replicated; 0 otherwise).
     pub fn last_applied_batch(&self) -> u64 {
         match &self.backend {

@@ -60,6 +60,26 @@ impl ReplicatedBatch {
     }
 }
 
+/// The next schema id once `bytes` (an encoded batch) is applied, as far as the batch alone
+/// tells: one past the largest id it creates or raises to (0 when it creates none). The
+/// cluster log keeps the largest such number in its watermark, so ids stay retired even if
+/// an operator accepts the loss of log entries.
+pub fn next_id_after(bytes: &[u8]) -> u64 {
+    let Ok(batch) = ReplicatedBatch::decode(bytes) else {
+        return 0;
+    };
+    batch
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::CreateSchema { id, .. } => Some(id.saturating_add(1)),
+            Command::RaiseNextId { floor } => Some(*floor),
+            _ => None,
+        })
+        .max()
+        .map_or(0, |id| id.max(0) as u64)
+}
+
 /// The writers' view in replicated mode: what was applied, as of which batch.
 pub(crate) enum Inbound {
     /// A committed batch at this log index.
