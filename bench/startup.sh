@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Start-up time of `charter serve` with many partitions: creates TOPICS topics of PARTS
-# partitions each (10 x 1000 = 10,000 by default; 1000 is the per-topic maximum; the
-# partitions stay empty), then measures restarts, three times each:
+# partitions each (10 x 1000 = 10,000 by default; 1000 is the per-topic maximum), optionally
+# fills them with MB megabytes of 1 KiB records per topic (kcat; topics then roll a segment
+# every 16 KiB, so each partition holds several sealed segments), then measures restarts,
+# three times each:
 #   clean  - after SIGTERM
 #   kill9  - after kill -9
 # "ready" is the Kafka listener accepting connections (it binds after every partition opened).
+# It also prints the descriptors the running server holds.
 #
-#   bash bench/startup.sh [topics] [partitions-per-topic]
+#   bash bench/startup.sh [topics] [partitions-per-topic] [MB-per-topic]
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 topics="${1:-10}"
 parts="${2:-1000}"
+fill_mb="${3:-0}"
 target="${CARGO_TARGET_DIR:-$repo/target}"
 [ -n "${CHARTER_BENCH_NO_BUILD:-}" ] || cargo build --release -q -p charter-broker
 bin="$target/release/charter"
@@ -40,8 +44,22 @@ start() {
 echo "creating $topics x $parts partitions" >&2
 start
 for t in $(seq "$topics"); do
-  "$bin" topic create "bench-$t" --partitions "$parts" >/dev/null
+  if [ "$fill_mb" -gt 0 ]; then
+    "$bin" topic create "bench-$t" --partitions "$parts" --config segment.bytes=16384 >/dev/null
+  else
+    "$bin" topic create "bench-$t" --partitions "$parts" >/dev/null
+  fi
 done
+if [ "$fill_mb" -gt 0 ]; then
+  command -v kcat >/dev/null || { echo "kcat is required to fill partitions: apt-get install kcat"; exit 1; }
+  echo "filling: $fill_mb MB per topic" >&2
+  python3 -c "import sys; sys.stdout.write(('x' * 1023 + '\n') * ($fill_mb * 1024))" > "$work/records"
+  for t in $(seq "$topics"); do
+    kcat -P -b 127.0.0.1:19192 -t "bench-$t" -X queue.buffering.max.ms=50 < "$work/records"
+  done
+  du -sh "$work/data/kafka" >&2
+  echo "segment files: $(find "$work/data/kafka" -name '*.log' | wc -l)" >&2
+fi
 kill -TERM "$pid"; wait "$pid" || true
 echo "fds held by a running server:" >&2
 start

@@ -85,7 +85,7 @@ pub fn controller_config(
         data_dir: data_dir.join(CONTROLLER_DIR),
         cluster_listen: listen,
         voters,
-        expect: Expect::NewOrExisting,
+        expect: Expect::AskPeers,
         bootstrap_cluster_id,
         recovery,
         tuning: Default::default(),

@@ -352,7 +352,8 @@ impl Controller {
             });
         }
         // An empty log among several voters: the peers say whether this node is new.
-        let must_confirm = log.is_pristine() && voters.len() > 1;
+        let must_confirm =
+            config.expect == Expect::AskPeers && log.is_pristine() && voters.len() > 1;
         let mut sm = StateMachine::open(&dir.join("sm"))?;
         if let Some(a) = applier.clone() {
             sm = sm.with_applier(a);
@@ -382,7 +383,7 @@ impl Controller {
         let listen = config.cluster_listen.clone();
         let data_dir = dir.clone();
         let applied = state.clone();
-        let new_cluster = config.expect == Expect::NewOrExisting;
+        let new_cluster = config.expect != Expect::Existing;
         let thread = std::thread::Builder::new()
             .name(format!("controller-{node_id}"))
             .spawn(move || {

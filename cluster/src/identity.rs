@@ -38,6 +38,10 @@ pub struct NodeIdentity {
 pub enum Expect {
     /// A new node of a new cluster, or a restart: create the identity if missing.
     NewOrExisting,
+    /// As `NewOrExisting`, but a node whose log is empty asks the other voters first whether
+    /// the cluster knows its id already (then its data dir was wiped, and it is refused).
+    /// What `charter serve` uses; it waits until the peers can tell.
+    AskPeers,
     /// The caller says this node is a voter of a cluster that already exists: its identity
     /// (and its log) must be there.
     Existing,
