@@ -134,6 +134,15 @@ fn registrations_survive_kills_and_pauses_of_any_node() {
         .map(|n| format!("http://127.0.0.1:{}", n.ports.0))
         .collect();
 
+    // New versions of a subject are unrelated records: no compatibility check in the way.
+    let resp = reqwest::blocking::Client::new()
+        .put(format!("{}/config", bases[1]))
+        .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+        .body(r#"{"compatibility": "NONE"}"#)
+        .send()
+        .unwrap();
+    assert!(resp.status().is_success(), "{:?}", resp.text());
+
     // Registrars: each writes new schemas through random nodes and keeps what got a 2xx.
     let stop = Arc::new(AtomicBool::new(false));
     let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
@@ -253,7 +262,12 @@ fn registrations_survive_kills_and_pauses_of_any_node() {
         "{faults} faults, {} registrations acknowledged; first ack after each leader kill: {stalls:?}",
         acked.len()
     );
-    assert!(faults > 0 && !acked.is_empty());
+    // Writes went on between the faults (each fault leaves a majority up).
+    assert!(
+        faults > 0 && acked.len() >= 20,
+        "{} acknowledged",
+        acked.len()
+    );
 
     // Checker: every node agrees with every acknowledgement, and ids never repeat.
     let mut by_id: BTreeMap<i64, &str> = BTreeMap::new();

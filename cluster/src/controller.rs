@@ -171,6 +171,8 @@ pub enum ProposeError {
 
 /// How long [`Controller::submit`] keeps trying (an election takes 1–2 s).
 pub const SUBMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long one forwarded attempt may take before the next asks again who leads.
+const FORWARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// The pause between its attempts.
 const SUBMIT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -534,8 +536,10 @@ impl Controller {
                     leader_addr: Some(addr),
                     ..
                 }) => {
+                    // A leader that stopped answering (paused, cut off) is given up on after
+                    // one attempt's time, and the next attempt asks again who leads.
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    transport::forward(&self.client, &addr, &cmd, left).await
+                    transport::forward(&self.client, &addr, &cmd, left.min(FORWARD_TIMEOUT)).await
                 }
                 other => other,
             };
