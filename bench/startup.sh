@@ -55,7 +55,7 @@ if [ "$fill_mb" -gt 0 ]; then
   echo "filling: $fill_mb MB per topic" >&2
   python3 -c "import sys; sys.stdout.write(('x' * 1023 + '\n') * ($fill_mb * 1024))" > "$work/records"
   for t in $(seq "$topics"); do
-    kcat -P -b 127.0.0.1:19192 -t "bench-$t" -X queue.buffering.max.ms=50 < "$work/records"
+    kcat -P -b 127.0.0.1:19192 -t "bench-$t" -X queue.buffering.max.ms=20 -X batch.size=8192 < "$work/records"
   done
   du -sh "$work/data/kafka" >&2
   echo "segment files: $(find "$work/data/kafka" -name '*.log' | wc -l)" >&2
