@@ -70,6 +70,26 @@ struct Node {
     id: u64,
     ports: (u16, u16),
     dir: std::path::PathBuf,
+    /// Its cluster listener's port.
+    cluster: u16,
+}
+
+/// Three nodes under `root` on free ports, and their `--voters` list.
+fn three_nodes(root: &Path) -> (Vec<Node>, String) {
+    let nodes: Vec<Node> = (1..=3)
+        .map(|id| Node {
+            id,
+            ports: (free_port(), free_port()),
+            dir: root.join(format!("n{id}")),
+            cluster: free_port(),
+        })
+        .collect();
+    let voters = nodes
+        .iter()
+        .map(|n| format!("{}@127.0.0.1:{}", n.id, n.cluster))
+        .collect::<Vec<_>>()
+        .join(",");
+    (nodes, voters)
 }
 
 fn start(node: &Node, voters: &str) -> Server {
@@ -84,17 +104,7 @@ fn start(node: &Node, voters: &str) -> Server {
 #[test]
 fn three_nodes_form_one_quorum_and_survive_the_loss_of_its_leader() {
     let root = tempfile::tempdir().unwrap();
-    let nodes: Vec<Node> = (1..=3)
-        .map(|id| Node {
-            id,
-            ports: (free_port(), free_port()),
-            dir: root.path().join(format!("n{id}")),
-        })
-        .collect();
-    let voters = (1..=3)
-        .map(|id| format!("{id}@127.0.0.1:{}", free_port()))
-        .collect::<Vec<_>>()
-        .join(",");
+    let (nodes, voters) = three_nodes(root.path());
     let mut servers: Vec<Option<Server>> = nodes.iter().map(|n| Some(start(n, &voters))).collect();
     for s in servers.iter_mut().flatten() {
         s.wait_ready();
@@ -149,24 +159,13 @@ fn three_nodes_form_one_quorum_and_survive_the_loss_of_its_leader() {
 #[test]
 fn a_voter_whose_data_dir_was_wiped_is_refused() {
     let root = tempfile::tempdir().unwrap();
-    let cluster_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let nodes: Vec<Node> = (1..=3)
-        .map(|id| Node {
-            id,
-            ports: (free_port(), free_port()),
-            dir: root.path().join(format!("n{id}")),
-        })
-        .collect();
-    let voters = (1..=3)
-        .map(|id| format!("{id}@127.0.0.1:{}", cluster_ports[id - 1]))
-        .collect::<Vec<_>>()
-        .join(",");
+    let (nodes, voters) = three_nodes(root.path());
     let mut servers: Vec<Server> = nodes.iter().map(|n| start(n, &voters)).collect();
     for s in servers.iter_mut() {
         s.wait_ready();
     }
     // Every node has recorded its directory incarnation in the controller's log.
-    let members = format!("http://127.0.0.1:{}/controller/members", cluster_ports[0]);
+    let members = format!("http://127.0.0.1:{}/controller/members", nodes[0].cluster);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let m: Value = reqwest::blocking::get(&members).unwrap().json().unwrap();

@@ -121,9 +121,22 @@ pub async fn fetch_members(
     addr: &str,
     timeout: Duration,
 ) -> Result<Members, String> {
-    let url = format!("http://{addr}/controller/members");
+    get_json(
+        client,
+        &format!("http://{addr}/controller/members"),
+        timeout,
+    )
+    .await
+}
+
+/// `GET url` with a bounded answer, decoded as JSON.
+async fn get_json<T: DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+    timeout: Duration,
+) -> Result<T, String> {
     let resp = client
-        .get(&url)
+        .get(url)
         .timeout(timeout)
         .send()
         .await
@@ -131,11 +144,28 @@ pub async fn fetch_members(
     if !resp.status().is_success() {
         return Err(format!("{url}: {}", resp.status()));
     }
-    let body = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-    if body.len() > MAX_RESPONSE {
-        return Err(format!("{url}: response too large"));
-    }
+    let body = read_bounded(resp)
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
     serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))
+}
+
+/// A response body of at most [`MAX_RESPONSE`] bytes, whatever the peer sends.
+async fn read_bounded(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE as u64)
+    {
+        return Err("response too large".into());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_RESPONSE {
+            return Err("response too large".into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn decode<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
@@ -236,13 +266,7 @@ pub async fn forward(
     if !resp.status().is_success() {
         return Err(failed(resp.status().to_string()));
     }
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_RESPONSE as u64)
-    {
-        return Err(failed("response too large".into()));
-    }
-    let body = resp.bytes().await.map_err(|e| failed(e.to_string()))?;
+    let body = read_bounded(resp).await.map_err(failed)?;
     serde_json::from_slice::<Result<MetadataResponse, ProposeError>>(&body)
         .map_err(|e| failed(e.to_string()))?
 }
@@ -253,27 +277,7 @@ pub async fn fetch_quorum(
     addr: &str,
     timeout: Duration,
 ) -> Result<QuorumView, String> {
-    let url = format!("http://{addr}/controller/quorum");
-    let resp = client
-        .get(&url)
-        .timeout(timeout)
-        .send()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    if !resp.status().is_success() {
-        return Err(format!("{url}: {}", resp.status()));
-    }
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_RESPONSE as u64)
-    {
-        return Err(format!("{url}: response too large"));
-    }
-    let body = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-    if body.len() > MAX_RESPONSE {
-        return Err(format!("{url}: response too large"));
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))
+    get_json(client, &format!("http://{addr}/controller/quorum"), timeout).await
 }
 
 /// The client side: openraft's network factory.
