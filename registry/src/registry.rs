@@ -23,7 +23,7 @@ use crate::model::{
     CompatibilityLevel, Config, Mode, SchemaContent, SchemaId, SchemaReference, SchemaTypeRepr,
     Version,
 };
-use crate::replicated::{Inbound, ReplicatedBatch, ReplicatedLog};
+use crate::replicated::{Inbound, Pipeline, ReplicatedBatch, ReplicatedLog, Resolved};
 use crate::schema::{ParseCache, ParsedSchema};
 use crate::state::{Command, State, StoredSchema, VersionEntry};
 use crate::store::Store;
@@ -130,16 +130,19 @@ struct Replication {
     last_batch: std::sync::Mutex<u64>,
     /// The last registry entry's log index applied here (accepted or rejected).
     applied: tokio::sync::watch::Sender<u64>,
+    /// Group commit: the queue writers and the submitter task share.
+    pipeline: Arc<Pipeline>,
 }
 
 /// The writers' state and, replicated, the batch it reflects.
 pub(crate) struct Writer {
     state: State,
     last_batch: u64,
+    /// Replicated: commands applied to `state` whose batch has not resolved (or whose
+    /// resolution was not folded in yet).
+    unconfirmed: usize,
 }
 
-/// How long a replicated write waits for this node to apply what the leader committed.
-const APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How many times a replicated write is planned again after a concurrent change.
 const STALE_RETRIES: usize = 20;
 
@@ -206,6 +209,7 @@ impl Registry {
             writes: tokio::sync::Mutex::new(Writer {
                 state: replay(),
                 last_batch: 0,
+                unconfirmed: 0,
             }),
             state: RwLock::new(state),
             pending: Default::default(),
@@ -224,6 +228,7 @@ impl Registry {
             writes: tokio::sync::Mutex::new(Writer {
                 state: State::new(),
                 last_batch: 0,
+                unconfirmed: 0,
             }),
             state: RwLock::new(State::new()),
             pending: Default::default(),
@@ -232,6 +237,7 @@ impl Registry {
                 inbound: Default::default(),
                 last_batch: std::sync::Mutex::new(0),
                 applied: tokio::sync::watch::channel(0).0,
+                pipeline: Arc::default(),
             }),
             parsed: ParseCache::default(),
             cluster_id: String::new(),
@@ -239,12 +245,19 @@ impl Registry {
         }
     }
 
-    /// Attaches the replicated log writes go through (once).
+    /// Attaches the replicated log writes go through (once) and starts the task that submits
+    /// them. Call it inside a tokio runtime.
     pub fn attach_log(&self, log: Arc<dyn ReplicatedLog>) {
         if let Backend::Replicated(r) = &self.backend {
-            if r.log.set(log).is_err() {
+            if r.log.set(log.clone()).is_err() {
                 tracing::warn!("the registry's log was attached twice; keeping the first");
+                return;
             }
+            tokio::spawn(crate::replicated::submit_loop(
+                r.pipeline.clone(),
+                log,
+                r.applied.subscribe(),
+            ));
         }
     }
 
@@ -389,31 +402,91 @@ impl Registry {
         }
     }
 
-    /// Locks the writers' state, first catching it up with what the replicated log applied.
+    /// Locks the writers' state, first catching it up with what the replicated log applied:
+    /// folds in the batches the submitter resolved; after a failure, waits until nothing is
+    /// in flight and rebuilds from the applied state; with nothing unconfirmed, applies what
+    /// other nodes wrote.
     async fn writer(&self) -> tokio::sync::MutexGuard<'_, Writer> {
         let mut w = self.writes.lock().await;
-        if let Backend::Replicated(r) = &self.backend {
-            let inbound: Vec<Inbound> = lock(&r.inbound).drain(..).collect();
-            for i in inbound {
-                match i {
-                    Inbound::Batch(index, cmds) => {
-                        for cmd in &cmds {
-                            w.state.apply(cmd);
-                        }
+        let Backend::Replicated(r) = &self.backend else {
+            return w;
+        };
+        let mut rebuild = false;
+        loop {
+            let resolved_wake = r.pipeline.resolved.notified();
+            tokio::pin!(resolved_wake);
+            resolved_wake.as_mut().enable();
+            let (outcomes, quiescent) = {
+                let mut q = r.pipeline.lock();
+                let outcomes: Vec<Resolved> = q.resolved.drain(..).collect();
+                (outcomes, !q.in_flight && q.waiters.is_empty())
+            };
+            for o in outcomes {
+                match o {
+                    Resolved::Accepted { index, commands } => {
+                        w.unconfirmed = w.unconfirmed.saturating_sub(commands);
                         w.last_batch = index;
+                        // Our batch is in the inbound (the submitter waited for its apply);
+                        // anything else before it means the view is not what we think.
+                        let mut inbound = lock(&r.inbound);
+                        let (mut ours, mut other) = (false, false);
+                        loop {
+                            match inbound.front() {
+                                Some(Inbound::Batch(i, _)) if *i == index => ours = true,
+                                Some(Inbound::Batch(i, _)) if *i < index => other = true,
+                                Some(Inbound::Reset(_)) => other = true,
+                                _ => break,
+                            }
+                            inbound.pop_front();
+                        }
+                        if !ours || other {
+                            rebuild = true;
+                        }
                     }
-                    Inbound::Reset(batches) => {
-                        w.state = State::new();
-                        w.last_batch = 0;
-                        for (index, cmds) in batches {
+                    Resolved::Failed => rebuild = true,
+                }
+            }
+            if rebuild {
+                if !quiescent {
+                    resolved_wake.await;
+                    continue;
+                }
+                // Nothing in flight: the applied state is the whole truth.
+                let last = lock(&r.last_batch);
+                w.state = self.state.read().unwrap_or_else(|p| p.into_inner()).clone();
+                w.last_batch = *last;
+                w.unconfirmed = 0;
+                lock(&r.inbound).clear();
+                let mut q = r.pipeline.lock();
+                q.expect = *last;
+                q.poisoned = false;
+                break;
+            }
+            if w.unconfirmed == 0 {
+                let inbound: Vec<Inbound> = lock(&r.inbound).drain(..).collect();
+                for i in inbound {
+                    match i {
+                        Inbound::Batch(index, cmds) => {
                             for cmd in &cmds {
                                 w.state.apply(cmd);
                             }
                             w.last_batch = index;
                         }
+                        Inbound::Reset(batches) => {
+                            w.state = State::new();
+                            w.last_batch = 0;
+                            for (index, cmds) in batches {
+                                for cmd in &cmds {
+                                    w.state.apply(cmd);
+                                }
+                                w.last_batch = index;
+                            }
+                        }
                     }
                 }
+                r.pipeline.lock().expect = w.last_batch;
             }
+            break;
         }
         w
     }
@@ -457,7 +530,7 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         match &self.backend {
             Backend::Journal(store) => self.commit_journal(store, ahead, batch).await,
-            Backend::Replicated(r) => Self::commit_replicated(r, ahead, batch).await,
+            Backend::Replicated(r) => self.commit_replicated(r, ahead, batch).await,
         }
     }
 
@@ -498,46 +571,57 @@ impl Registry {
         Ok(())
     }
 
-    /// Submits the batch with the writers' state's last batch as its precondition, holding the
-    /// writers' mutex until this node applied it, so the next writer plans against it. An
-    /// empty batch needs nothing: the writers' state is what this node applied, all visible.
+    /// Applies the batch to the writers' state, queues it for the submitter (group commit,
+    /// `replicated.rs`) and waits for its batch to commit and apply here. An empty batch is an
+    /// answer read off the writers' state: fine when everything in it is applied, otherwise
+    /// it rests on writes in flight, so it waits for them and plans again.
     async fn commit_replicated(
+        &self,
         r: &Replication,
-        ahead: tokio::sync::MutexGuard<'_, Writer>,
+        mut ahead: tokio::sync::MutexGuard<'_, Writer>,
         batch: Vec<Command>,
     ) -> Result<(), RegistryError> {
         if batch.is_empty() {
-            return Ok(());
-        }
-        let log = r
-            .log
-            .get()
-            .ok_or_else(|| RegistryError::Store("the registry's log is not running yet".into()))?;
-        let bytes = ReplicatedBatch {
-            expect: ahead.last_batch,
-            commands: batch,
-        }
-        .encode();
-        let submitted = log
-            .submit(bytes)
-            .await
-            .map_err(|e| RegistryError::Store(format!("the write's outcome is unknown: {e}")))?;
-        let mut applied = r.applied.subscribe();
-        let caught_up =
-            tokio::time::timeout(APPLY_WAIT, applied.wait_for(|&i| i >= submitted.index)).await;
-        drop(ahead);
-        match caught_up {
-            Ok(Ok(_)) => {}
-            _ => {
-                return Err(RegistryError::Store(format!(
-                    "committed at index {}, but not applied on this node within {APPLY_WAIT:?}",
-                    submitted.index
-                )))
+            if ahead.unconfirmed == 0 {
+                return Ok(());
             }
+            drop(ahead);
+            loop {
+                let wake = r.pipeline.resolved.notified();
+                tokio::pin!(wake);
+                wake.as_mut().enable();
+                {
+                    let q = r.pipeline.lock();
+                    if !q.in_flight && q.waiters.is_empty() {
+                        break;
+                    }
+                }
+                wake.await;
+            }
+            return Err(RegistryError::Stale(
+                "the answer rested on writes that were in flight".into(),
+            ));
         }
-        match submitted.rejected {
-            None => Ok(()),
-            Some(why) => Err(RegistryError::Stale(why)),
+        if r.log.get().is_none() {
+            return Err(RegistryError::Store(
+                "the registry's log is not running yet".into(),
+            ));
+        }
+        for cmd in &batch {
+            ahead.state.apply(cmd);
+        }
+        ahead.unconfirmed += batch.len();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        {
+            let mut q = r.pipeline.lock();
+            q.commands.extend(batch);
+            q.waiters.push(tx);
+        }
+        r.pipeline.queued.notify_one();
+        drop(ahead);
+        match rx.await {
+            Ok(outcome) => outcome.map(|_| ()),
+            Err(_) => Err(RegistryError::Store("the registry's log stopped".into())),
         }
     }
 

@@ -14,12 +14,26 @@
 //! are decided by the committed order, never by a node's stale view; a batch answered with an
 //! unknown outcome and submitted again is rejected the second time, and its writer then finds
 //! its write already applied.
+//!
+//! Group commit ([`Pipeline`]): writers plan against an optimistic writers' state (what this
+//! node applied plus every write queued or in flight), queue their commands and wait. One
+//! submitter task sends everything queued as one batch whose precondition is the index of the
+//! batch before it — known, because only one batch is in flight at a time. So N concurrent
+//! writers share one commit. When a batch fails (rejected, or its outcome unknown) everything
+//! queued behind it was planned on top of it and fails too; the writers' state is rebuilt from
+//! the applied state only once nothing is in flight, so no batch can ever be planned without a
+//! predecessor that might still commit.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::{oneshot, watch, Notify};
 
+use crate::error::RegistryError;
 use crate::state::Command;
 
 /// What a submitted batch became.
@@ -78,6 +92,133 @@ pub fn next_id_after(bytes: &[u8]) -> u64 {
         })
         .max()
         .map_or(0, |id| id.max(0) as u64)
+}
+
+/// One resolved batch, for the writers' state to fold in (in order).
+pub(crate) enum Resolved {
+    /// Accepted at `index`; it held `commands` commands.
+    Accepted { index: u64, commands: usize },
+    /// Rejected or of unknown outcome: the writers' state must be rebuilt.
+    Failed,
+}
+
+/// What the writers and the submitter share.
+#[derive(Default)]
+pub(crate) struct Queue {
+    /// Commands planned and applied to the writers' state, not yet submitted.
+    pub commands: Vec<Command>,
+    pub waiters: Vec<oneshot::Sender<Result<u64, RegistryError>>>,
+    pub in_flight: bool,
+    /// The precondition of the next batch: the last accepted batch's index.
+    pub expect: u64,
+    pub resolved: VecDeque<Resolved>,
+    /// A batch failed: what is queued behind it fails unsubmitted until the writers rebuild.
+    pub poisoned: bool,
+}
+
+/// The replicated backend's group commit (module docs).
+#[derive(Default)]
+pub(crate) struct Pipeline {
+    pub queue: Mutex<Queue>,
+    /// Wakes the submitter.
+    pub queued: Notify,
+    /// Wakes writers waiting for the in-flight batch to resolve.
+    pub resolved: Notify,
+}
+
+impl Pipeline {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How long the submitter waits for this node to apply what the leader committed.
+const APPLY_WAIT: Duration = Duration::from_secs(10);
+
+/// The submitter: one batch in flight at a time, everything queued meanwhile in the next.
+/// Runs in a task of its own, so a client that disconnects cannot abandon a batch half-way.
+pub(crate) async fn submit_loop(
+    pipeline: Arc<Pipeline>,
+    log: Arc<dyn ReplicatedLog>,
+    mut applied: watch::Receiver<u64>,
+) {
+    loop {
+        let queued = pipeline.queued.notified();
+        tokio::pin!(queued);
+        queued.as_mut().enable();
+        let taken = {
+            let mut q = pipeline.lock();
+            if q.waiters.is_empty() {
+                None
+            } else {
+                q.in_flight = true;
+                Some((
+                    std::mem::take(&mut q.commands),
+                    std::mem::take(&mut q.waiters),
+                    q.expect,
+                    q.poisoned,
+                ))
+            }
+        };
+        let Some((commands, waiters, expect, poisoned)) = taken else {
+            queued.await;
+            continue;
+        };
+        let n = commands.len();
+        let outcome = if poisoned {
+            Err(RegistryError::Stale(
+                "a write planned before this one failed".into(),
+            ))
+        } else {
+            submit(&*log, &mut applied, ReplicatedBatch { expect, commands }).await
+        };
+        {
+            let mut q = pipeline.lock();
+            q.in_flight = false;
+            match &outcome {
+                Ok(index) => {
+                    q.expect = *index;
+                    q.resolved.push_back(Resolved::Accepted {
+                        index: *index,
+                        commands: n,
+                    });
+                }
+                Err(_) => {
+                    q.poisoned = true;
+                    q.resolved.push_back(Resolved::Failed);
+                }
+            }
+        }
+        for w in waiters {
+            let _ = w.send(outcome.clone());
+        }
+        pipeline.resolved.notify_waiters();
+    }
+}
+
+/// Submits one batch and waits until this node applied it (or its rejection): its writers
+/// then read their writes here, and planning again sees at least what rejected it.
+async fn submit(
+    log: &dyn ReplicatedLog,
+    applied: &mut watch::Receiver<u64>,
+    batch: ReplicatedBatch,
+) -> Result<u64, RegistryError> {
+    let submitted = log
+        .submit(batch.encode())
+        .await
+        .map_err(|e| RegistryError::Store(format!("the write's outcome is unknown: {e}")))?;
+    let caught_up =
+        tokio::time::timeout(APPLY_WAIT, applied.wait_for(|&i| i >= submitted.index)).await;
+    if !matches!(caught_up, Ok(Ok(_))) {
+        return Err(RegistryError::Store(format!(
+            "committed at index {}, but not applied on this node within {APPLY_WAIT:?}",
+            submitted.index
+        )));
+    }
+    match submitted.rejected {
+        None => Ok(submitted.index),
+        Some(why) => Err(RegistryError::Stale(why)),
+    }
 }
 
 /// The writers' view in replicated mode: what was applied, as of which batch.

@@ -16,6 +16,8 @@ use crate::Registry;
 #[derive(Default)]
 struct MemLog {
     inner: Mutex<Inner>,
+    /// How long a submit takes before it is ordered (a commit's round trip).
+    delay_ms: u64,
 }
 
 #[derive(Default)]
@@ -53,6 +55,9 @@ impl ReplicatedLog for Handle {
         batch: Vec<u8>,
     ) -> Pin<Box<dyn Future<Output = Result<Submitted, String>> + Send + '_>> {
         Box::pin(async move {
+            if self.log.delay_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(self.log.delay_ms)).await;
+            }
             let mut inner = self.log.inner.lock().unwrap();
             inner.entries.push(batch);
             let index = inner.entries.len() as u64;
@@ -80,7 +85,14 @@ impl ReplicatedLog for Handle {
 }
 
 fn cluster(n: usize) -> (Arc<MemLog>, Vec<Arc<Registry>>) {
-    let log = Arc::new(MemLog::default());
+    slow_cluster(n, 0)
+}
+
+fn slow_cluster(n: usize, delay_ms: u64) -> (Arc<MemLog>, Vec<Arc<Registry>>) {
+    let log = Arc::new(MemLog {
+        delay_ms,
+        ..MemLog::default()
+    });
     let nodes: Vec<Arc<Registry>> = (0..n).map(|_| Arc::new(Registry::replicated())).collect();
     for (i, r) in nodes.iter().enumerate() {
         r.attach_log(Arc::new(Handle {
@@ -180,6 +192,65 @@ async fn concurrent_writers_on_every_node_never_share_an_id() {
     }
     ids.sort_unstable();
     assert_eq!(ids, (1..=30).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn concurrent_writers_share_commits() {
+    let (log, nodes) = slow_cluster(1, 20);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let node = nodes[0].clone();
+        tasks.push(tokio::spawn(async move {
+            node.register(&format!("g{i}-value"), avro(&format!("G{i}")), false)
+                .await
+                .unwrap()
+                .id
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=40).collect::<Vec<_>>());
+    // Writers queued behind the batch in flight went into the next one together.
+    let entries = log.inner.lock().unwrap().entries.len();
+    assert!(
+        entries < 40,
+        "{entries} entries for 40 writes: no group commit"
+    );
+    for id in 1..=40 {
+        assert!(nodes[0].schema_by_id(id).is_ok());
+    }
+}
+
+#[tokio::test]
+async fn groups_from_two_nodes_collide_and_replan_without_sharing_ids() {
+    // Both nodes pipeline writes; each one's batches get rejected whenever the other's came
+    // first, everything queued behind fails with them, and the writers rebuild and replan.
+    let (_log, nodes) = slow_cluster(2, 5);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let node = nodes[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            node.register(&format!("c{i}-value"), avro(&format!("C{i}")), false)
+                .await
+                .unwrap()
+                .id
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "an id was handed out twice");
+    for n in &nodes {
+        for id in &ids {
+            assert!(n.schema_by_id(*id).is_ok());
+        }
+    }
 }
 
 #[tokio::test]

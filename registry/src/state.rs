@@ -80,8 +80,9 @@ pub struct VersionEntry {
     pub ts: i64,
 }
 
-/// The whole registry in memory.
-#[derive(Debug, Default)]
+/// The whole registry in memory. Cloned only to rebuild the replicated backend's writers'
+/// state after a failed write (rare).
+#[derive(Debug, Default, Clone)]
 pub struct State {
     schemas: HashMap<SchemaId, Arc<StoredSchema>>,
     by_fingerprint: HashMap<[u8; 16], SchemaId>,
