@@ -141,6 +141,9 @@ pub(crate) struct Writer {
     /// Replicated: commands applied to `state` whose batch has not resolved (or whose
     /// resolution was not folded in yet).
     unconfirmed: usize,
+    /// Replicated, as of the last fold: the submitter's (resolved, failed) batch counts and how
+    /// many batches were pending (in flight, queued) — what `unconfirmed` rests on.
+    folded: (u64, u64, u64),
 }
 
 /// How many times a replicated write is planned again after a concurrent change.
@@ -210,6 +213,7 @@ impl Registry {
                 state: replay(),
                 last_batch: 0,
                 unconfirmed: 0,
+                folded: (0, 0, 0),
             }),
             state: RwLock::new(state),
             pending: Default::default(),
@@ -229,6 +233,7 @@ impl Registry {
                 state: State::new(),
                 last_batch: 0,
                 unconfirmed: 0,
+                folded: (0, 0, 0),
             }),
             state: RwLock::new(State::new()),
             pending: Default::default(),
@@ -419,7 +424,9 @@ impl Registry {
             let (outcomes, quiescent) = {
                 let mut q = r.pipeline.lock();
                 let outcomes: Vec<Resolved> = q.resolved.drain(..).collect();
-                (outcomes, !q.in_flight && q.waiters.is_empty())
+                let pending = u64::from(q.in_flight) + u64::from(!q.waiters.is_empty());
+                w.folded = (q.batches_resolved, q.batches_failed, pending);
+                (outcomes, pending == 0)
             };
             for o in outcomes {
                 match o {
@@ -574,7 +581,7 @@ impl Registry {
     /// Applies the batch to the writers' state, queues it for the submitter (group commit,
     /// `replicated.rs`) and waits for its batch to commit and apply here. An empty batch is an
     /// answer read off the writers' state: fine when everything in it is applied, otherwise
-    /// it rests on writes in flight, so it waits for them and plans again.
+    /// it may rest on writes in flight, so it waits for them (and plans again if one failed).
     async fn commit_replicated(
         &self,
         r: &Replication,
@@ -585,6 +592,11 @@ impl Registry {
             if ahead.unconfirmed == 0 {
                 return Ok(());
             }
+            // The answer may rest on commands of the batches pending when this writer's state
+            // was folded (in flight, queued behind it; nobody queued since: this writer held
+            // the lock): wait for them, and it stands if none failed.
+            let (resolved, failed, pending) = ahead.folded;
+            let target = resolved + pending;
             drop(ahead);
             loop {
                 let wake = r.pipeline.resolved.notified();
@@ -592,15 +604,18 @@ impl Registry {
                 wake.as_mut().enable();
                 {
                     let q = r.pipeline.lock();
-                    if !q.in_flight && q.waiters.is_empty() {
-                        break;
+                    if q.batches_resolved >= target {
+                        return if q.batches_failed == failed {
+                            Ok(())
+                        } else {
+                            Err(RegistryError::Stale(
+                                "the answer rested on a write that failed".into(),
+                            ))
+                        };
                     }
                 }
                 wake.await;
             }
-            return Err(RegistryError::Stale(
-                "the answer rested on writes that were in flight".into(),
-            ));
         }
         if r.log.get().is_none() {
             return Err(RegistryError::Store(

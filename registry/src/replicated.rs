@@ -114,6 +114,10 @@ pub(crate) struct Queue {
     pub resolved: VecDeque<Resolved>,
     /// A batch failed: what is queued behind it fails unsubmitted until the writers rebuild.
     pub poisoned: bool,
+    /// Batches resolved, and of those failed, since the start (a writer whose answer rests on
+    /// batches in flight waits for them by these counts).
+    pub batches_resolved: u64,
+    pub batches_failed: u64,
 }
 
 /// The replicated backend's group commit (module docs).
@@ -175,6 +179,7 @@ pub(crate) async fn submit_loop(
         {
             let mut q = pipeline.lock();
             q.in_flight = false;
+            q.batches_resolved += 1;
             match &outcome {
                 Ok(index) => {
                     q.expect = *index;
@@ -185,6 +190,7 @@ pub(crate) async fn submit_loop(
                 }
                 Err(_) => {
                     q.poisoned = true;
+                    q.batches_failed += 1;
                     q.resolved.push_back(Resolved::Failed);
                 }
             }

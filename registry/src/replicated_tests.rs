@@ -225,6 +225,20 @@ async fn concurrent_writers_share_commits() {
 }
 
 #[tokio::test]
+async fn the_same_schema_twice_while_the_first_is_in_flight_gets_one_id() {
+    let (log, nodes) = slow_cluster(1, 30);
+    let (a, b) = (nodes[0].clone(), nodes[0].clone());
+    let first = tokio::spawn(async move { a.register("s-value", avro("S"), false).await });
+    // The second plans while the first is in flight: its answer rests on it, so it waits.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second = tokio::spawn(async move { b.register("s-value", avro("S"), false).await });
+    let (first, second) = (first.await.unwrap().unwrap(), second.await.unwrap().unwrap());
+    assert_eq!((first.id, first.version), (1, 1));
+    assert_eq!((second.id, second.version), (1, 1));
+    assert_eq!(log.inner.lock().unwrap().entries.len(), 1, "one write, one entry");
+}
+
+#[tokio::test]
 async fn groups_from_two_nodes_collide_and_replan_without_sharing_ids() {
     // Both nodes pipeline writes; each one's batches get rejected whenever the other's came
     // first, everything queued behind fails with them, and the writers rebuild and replan.
