@@ -232,10 +232,17 @@ async fn the_same_schema_twice_while_the_first_is_in_flight_gets_one_id() {
     // The second plans while the first is in flight: its answer rests on it, so it waits.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let second = tokio::spawn(async move { b.register("s-value", avro("S"), false).await });
-    let (first, second) = (first.await.unwrap().unwrap(), second.await.unwrap().unwrap());
+    let (first, second) = (
+        first.await.unwrap().unwrap(),
+        second.await.unwrap().unwrap(),
+    );
     assert_eq!((first.id, first.version), (1, 1));
     assert_eq!((second.id, second.version), (1, 1));
-    assert_eq!(log.inner.lock().unwrap().entries.len(), 1, "one write, one entry");
+    assert_eq!(
+        log.inner.lock().unwrap().entries.len(),
+        1,
+        "one write, one entry"
+    );
 }
 
 #[tokio::test]
